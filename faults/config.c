@@ -174,8 +174,18 @@ int flt_config_load_text(const char *name, const char *text, struct flt_rules *r
         free(buf);
         line = next;
     }
-    /* Check what can still fail before changing anything. */
+    /* Check what can still fail before changing anything: names and roots. */
     for (size_t i = 0; i < n; i++) {
+        if (v[i].kind == P_RULE && v[i].rule->name[0]) {
+            bool dup = flt_rules_has(rules, v[i].rule->name);
+            for (size_t k = 0; k < i && !dup; k++)
+                dup = v[k].kind == P_RULE && strcmp(v[k].rule->name, v[i].rule->name) == 0;
+            if (dup) {
+                snprintf(err, errlen, "%s:%zu:1: a rule named '%s' exists already", name,
+                         v[i].line, v[i].rule->name);
+                goto out;
+            }
+        }
         if (v[i].kind == P_ROOT) {
             struct flt_content probe;
             flt_content_init(&probe);
@@ -192,7 +202,7 @@ int flt_config_load_text(const char *name, const char *text, struct flt_rules *r
         case P_RULE:
             if (flt_rules_add(rules, v[i].rule, now_ms, msg) < 0) {
                 snprintf(err, errlen, "%s:%zu: %s", name, v[i].line, msg);
-                goto out; /* only a duplicate name gets here; earlier lines stay */
+                goto out; /* not reached: names were checked above */
             }
             v[i].rule = NULL;
             break;

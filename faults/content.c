@@ -10,6 +10,7 @@
 #include "content.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,8 +62,8 @@ void flt_gen_fill(uint64_t seed, unsigned version, uint64_t off, void *buf, size
 static void gen_validators(struct flt_entity *e)
 {
     e->mtime = GEN_EPOCH + (time_t)e->version * 86400;
-    snprintf(e->etag, sizeof e->etag, "\"%llx-%u-%llx\"", (unsigned long long)e->seed,
-             e->version, (unsigned long long)e->size);
+    snprintf(e->etag, sizeof e->etag, "\"%llx-%u-%llx\"", (unsigned long long)e->seed, e->version,
+             (unsigned long long)e->size);
 }
 
 void flt_content_init(struct flt_content *c)
@@ -94,8 +95,9 @@ int flt_content_add_gen(struct flt_content *c, const char *path, uint64_t size, 
                         char *err)
 {
     if (path[0] != '/' || strlen(path) >= FLT_PATH_MAX) {
-        snprintf(err, XL_ERRLEN, "content path '%.64s' must start with '/' and be shorter "
-                                 "than %d bytes",
+        snprintf(err, XL_ERRLEN,
+                 "content path '%.64s' must start with '/' and be shorter "
+                 "than %d bytes",
                  path, FLT_PATH_MAX);
         return -1;
     }
@@ -186,7 +188,9 @@ enum flt_lookup flt_content_lookup(struct flt_content *c, const char *path, stru
         goto out;
     size_t rl = strlen(c->root);
     struct stat st;
-    if (strncmp(real, c->root, rl) != 0 || (real[rl] != '/' && real[rl] != '\0')) {
+    bool inside = strncmp(real, c->root, rl) == 0 &&
+                  (rl == 1 || real[rl] == '/' || real[rl] == '\0'); /* rl == 1: root is "/" */
+    if (!inside) {
         res = FLT_FORBIDDEN;
     } else if (stat(real, &st) == 0 && S_ISREG(st.st_mode)) {
         memset(out, 0, sizeof *out);

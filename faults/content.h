@@ -61,8 +61,7 @@ enum flt_lookup { FLT_FOUND, FLT_NOT_FOUND, FLT_FORBIDDEN };
  * path that tries to leave the root (".." segments, NUL or control bytes,
  * backslashes) or names something that is not a regular file.
  */
-enum flt_lookup flt_content_lookup(struct flt_content *c, const char *path,
-                                   struct flt_entity *out);
+enum flt_lookup flt_content_lookup(struct flt_content *c, const char *path, struct flt_entity *out);
 /*
  * Make a generated entity a new version (new bytes, ETag, Last-Modified); a
  * non-zero new_size also changes its length. Returns 0, or -1 if not generated.

@@ -28,6 +28,50 @@ struct body {
     bool too_large;
 };
 
+/*
+ * A JSON string of s. Bytes that are not valid UTF-8 become '?': error messages
+ * may be cut inside a character, and rules or paths from files may hold any
+ * bytes; json_string() would refuse them and the answer would be lost.
+ */
+static json_t *text_json(const char *s)
+{
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    char *copy = strdup(s);
+    if (!copy)
+        return json_null();
+    for (unsigned char *p = (unsigned char *)copy; *p;) {
+        size_t n = *p < 0x80             ? 1
+                   : (*p & 0xe0) == 0xc0 ? 2
+                   : (*p & 0xf0) == 0xe0 ? 3
+                   : (*p & 0xf8) == 0xf0 ? 4
+                                         : 0;
+        bool ok = n > 0;
+        for (size_t k = 1; ok && k < n; k++)
+            ok = (p[k] & 0xc0) == 0x80;
+        if (ok && n > 1) {
+            json_t *ch = json_stringn((const char *)p, n); /* overlong, surrogates */
+            ok = ch != NULL;
+            json_decref(ch);
+        }
+        if (!ok) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+    v = json_string(copy);
+    if (!v) {
+        for (unsigned char *p = (unsigned char *)copy; *p; p++)
+            if (*p >= 0x80)
+                *p = '?';
+        v = json_string(copy);
+    }
+    free(copy);
+    return v ? v : json_null();
+}
+
 json_t *flt_actions_json(void)
 {
     json_t *a = json_array();
@@ -36,18 +80,18 @@ json_t *flt_actions_json(void)
         json_t *keys = json_array();
         for (int k = 0; k < FLT_K__COUNT; k++)
             if (ai->allowed & (1ull << k))
-                json_array_append_new(
-                    keys, json_pack("{ss ss sb}", "key", flt_key_name((enum flt_key)k), "help",
-                                    flt_key_help((enum flt_key)k), "required",
-                                    (ai->required & (1ull << k)) != 0));
+                json_array_append_new(keys,
+                                      json_pack("{ss ss sb}", "key", flt_key_name((enum flt_key)k),
+                                                "help", flt_key_help((enum flt_key)k), "required",
+                                                (ai->required & (1ull << k)) != 0));
         json_t *protos = json_array();
         if (ai->protocols & FLT_P_HTTP)
             json_array_append_new(protos, json_string("http"));
         if (ai->protocols & FLT_P_FTP)
             json_array_append_new(protos, json_string("ftp"));
-        json_array_append_new(
-            a, json_pack("{ss ss ss so so s?s}", "action", ai->name, "help", ai->help, "example",
-                         ai->example, "keys", keys, "protocols", protos, "modes", ai->modes));
+        json_array_append_new(a, json_pack("{ss ss ss so so ss?}", "action", ai->name, "help",
+                                           ai->help, "example", ai->example, "keys", keys,
+                                           "protocols", protos, "modes", ai->modes));
     }
     return a;
 }
@@ -55,15 +99,21 @@ json_t *flt_actions_json(void)
 json_t *flt_rules_json(struct flt_rules *set)
 {
     json_t *a = json_array();
-    char text[2048];
+    char buf[2048];
     pthread_mutex_lock(&set->lock);
     for (size_t i = 0; i < set->n; i++) {
         const struct flt_rule *r = set->v[i];
-        flt_rule_format(r, text, sizeof text);
-        json_array_append_new(
-            a, json_pack("{ss ss ss sI sI}", "name", r->name, "text", text, "action",
-                         flt_action_info(r->action)->name, "seen", (json_int_t)r->seen, "fired",
-                         (json_int_t)r->fired));
+        /* The whole canonical text, however long: a cut one would not parse again. */
+        char *text = buf;
+        int need = flt_rule_format(r, buf, sizeof buf);
+        if (need >= (int)sizeof buf && (text = malloc((size_t)need + 1)) != NULL)
+            flt_rule_format(r, text, (size_t)need + 1);
+        json_array_append_new(a, json_pack("{ss so ss sI sI}", "name", r->name, "text",
+                                           text_json(text ? text : buf), "action",
+                                           flt_action_info(r->action)->name, "seen",
+                                           (json_int_t)r->seen, "fired", (json_int_t)r->fired));
+        if (text != buf)
+            free(text);
     }
     pthread_mutex_unlock(&set->lock);
     return a;
@@ -71,17 +121,21 @@ json_t *flt_rules_json(struct flt_rules *set)
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 {
+    static char failed[] = "{\"error\":\"cannot encode the answer\"}";
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
-    if (!text)
-        return MHD_NO;
-    size_t len = strlen(text);
-    text[len] = '\0';
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(text);
-        return MHD_NO;
+    struct MHD_Response *r;
+    if (text) {
+        r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        if (!r)
+            free(text);
+    } else {
+        /* Still an answer, never a connection closed without one. */
+        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        r = MHD_create_response_from_buffer(strlen(failed), failed, MHD_RESPMEM_PERSISTENT);
     }
+    if (!r)
+        return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
@@ -90,7 +144,7 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
 
 static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg)
 {
-    return send_json(c, status, json_pack("{ss}", "error", msg));
+    return send_json(c, status, json_pack("{so}", "error", text_json(msg)));
 }
 
 /* POST /rules: parse every rule first, then add them all; nothing changes on an error. */
@@ -126,14 +180,15 @@ static enum MHD_Result post_rules(struct flt_control *ctl, struct MHD_Connection
         }
         if (flt_rule_parse(text, &parsed[i], &col, err) < 0) {
             rc = send_json(c, 400,
-                           json_pack("{ss ss sI sI}", "error", err, "rule", text, "index",
-                                     (json_int_t)i, "col", (json_int_t)col + 1));
+                           json_pack("{so ss sI sI}", "error", text_json(err), "rule", text,
+                                     "index", (json_int_t)i, "col", (json_int_t)col + 1));
             goto out;
         }
         for (size_t k = 0; k < i; k++)
             if (parsed[i]->name[0] && strcmp(parsed[i]->name, parsed[k]->name) == 0) {
-                rc = send_json(c, 400, json_pack("{ss sI}", "error", "two rules share a name",
-                                                 "index", (json_int_t)i));
+                rc = send_json(c, 400,
+                               json_pack("{ss sI}", "error", "two rules share a name", "index",
+                                         (json_int_t)i));
                 goto out;
             }
     }
@@ -183,8 +238,9 @@ static enum MHD_Result post_files(struct flt_control *ctl, struct MHD_Connection
         seed = (uint64_t)json_integer_value(jseed);
     if (flt_content_add_gen(ctl->content, path, size, seed, err) < 0)
         return send_error(c, 400, err);
-    return send_json(c, 201, json_pack("{ss sI sI}", "path", path, "size", (json_int_t)size,
-                                       "seed", (json_int_t)seed));
+    return send_json(
+        c, 201,
+        json_pack("{ss sI sI}", "path", path, "size", (json_int_t)size, "seed", (json_int_t)seed));
 }
 
 static json_t *files_json(struct flt_content *content)
@@ -193,7 +249,7 @@ static json_t *files_json(struct flt_content *content)
     pthread_mutex_lock(&content->lock);
     for (size_t i = 0; i < content->n; i++) {
         const struct flt_entity *e = &content->v[i];
-        json_array_append_new(a, json_pack("{ss sI sI si ss}", "path", e->path, "size",
+        json_array_append_new(a, json_pack("{so sI sI si ss}", "path", text_json(e->path), "size",
                                            (json_int_t)e->size, "seed", (json_int_t)e->seed,
                                            "version", (int)e->version, "etag", e->etag));
     }
@@ -209,13 +265,18 @@ static enum MHD_Result route(struct flt_control *ctl, struct MHD_Connection *c, 
     json_t *in = NULL;
     if (b->too_large)
         return send_error(c, 413, "request body larger than 1 MiB");
-    if (post) {
+    /* Only the endpoints that take a body parse it: elsewhere 404 and 405 come first. */
+    if (post && (strcmp(url, "/rules") == 0 || strcmp(url, "/files") == 0)) {
         json_error_t je;
         in = json_loadb(b->buf ? b->buf : "", b->len, 0, &je);
         if (!json_is_object(in)) {
             char m[256];
-            snprintf(m, sizeof m, "body is not a JSON object: %s (line %d, column %d)", je.text,
-                     je.line, je.column);
+            if (in)
+                snprintf(m, sizeof m, "body is a JSON %s, not an object",
+                         json_is_array(in) ? "array" : "value");
+            else
+                snprintf(m, sizeof m, "body is not a JSON object: %s (line %d, column %d)", je.text,
+                         je.line, je.column);
             json_decref(in);
             return send_error(c, 400, m);
         }
@@ -234,7 +295,8 @@ static enum MHD_Result route(struct flt_control *ctl, struct MHD_Connection *c, 
                  : send_error(c, 404, "no rule of that name");
     } else if (strcmp(url, "/journal") == 0 && get) {
         const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
-        rc = send_json(c, 200, flt_journal_json(ctl->journal, since ? strtoull(since, NULL, 10) : 0));
+        rc = send_json(c, 200,
+                       flt_journal_json(ctl->journal, since ? strtoull(since, NULL, 10) : 0));
     } else if (strcmp(url, "/journal") == 0 && del) {
         flt_journal_clear(ctl->journal);
         rc = send_json(c, 200, json_pack("{sb}", "cleared", 1));
@@ -318,10 +380,10 @@ struct flt_control *flt_control_new(const char *addr, uint16_t port, struct flt_
     ctl->content = content;
     ctl->journal = journal;
     ctl->clock = clock;
-    ctl->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, port, NULL,
-                                NULL, on_request, ctl, MHD_OPTION_SOCK_ADDR, &sa,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, ctl,
-                                MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    ctl->mhd =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL,
+                         on_request, ctl, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, ctl, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!ctl->mhd) {
         snprintf(err, XL_ERRLEN, "control API cannot listen on %s:%u", addr ? addr : "127.0.0.1",
                  (unsigned)port);

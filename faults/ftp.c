@@ -2,20 +2,25 @@
  * ftp: sessions, commands, passive data connections and faulty transfers.
  *
  * Ownership. The server (struct flt_ftp) owns its listener and a list of
- * sessions. A session owns its control bufferevent (and so the control fd),
+ * sessions. A session owns its control fd with its two evbuffers and events,
  * its timers, its passive listener, its data connection, the transfer in
  * progress and the journal entries it has open (the command being answered,
  * a transfer's entry, a silent command's entry). Nothing else points into a
- * session, so freeing one (client gone, closed, server freed) is local.
+ * session, so freeing one (client gone, closed, server freed) is local and
+ * closes its sockets at once.
  *
- * Control connection. Input is cut at LF; a session buffers at most
- * CTRL_INPUT_MAX bytes (the bufferevent's read high-water mark), and a line
- * longer than FLT_FTP_LINE_MAX is answered 500 once and skipped to its LF
- * without being stored. Commands run strictly one after another: while a
- * transfer runs, later lines wait in the buffer. MAX_BAD_COMMANDS unparseable
- * or unknown commands in a row get 421 and the session closes. A closing
- * session flushes its last reply, shuts down its write side, and waits for the
- * client's FIN (at most CLOSE_LINGER_MS) so the reply is never lost to a RST.
+ * Control connection. Input is read into an evbuffer of at most
+ * CTRL_INPUT_MAX bytes (reading pauses while it is full) and cut at LF; a
+ * line longer than FLT_FTP_LINE_MAX is answered 500 once and skipped to its
+ * LF without being stored. Replies are queued in the output evbuffer and
+ * written with send(MSG_NOSIGNAL), so a vanished client never raises SIGPIPE;
+ * while more than CTRL_OUTPUT_MAX bytes of replies wait for a client that does
+ * not read, commands wait too. Commands run strictly one after another: while
+ * a transfer runs, later lines wait in the buffer. MAX_BAD_COMMANDS
+ * unparseable or unknown commands in a row get 421 and the session closes. A
+ * closing session flushes its last reply, shuts down its write side, and
+ * waits for the client's FIN (at most CLOSE_LINGER_MS) so the reply is never
+ * lost to a RST.
  *
  * Per command: flt_rules_plan() with the verb, the resolved path (or "") and
  * the connection number; a journal entry (method, target, status, fired);
@@ -52,7 +57,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -74,6 +78,7 @@
 #include "log.h"
 
 #define CTRL_INPUT_MAX   8192          /* control input buffered per session, at most */
+#define CTRL_OUTPUT_MAX  8192          /* replies queued before commands wait for the client */
 #define MAX_BAD_COMMANDS 10            /* in a row, then 421 */
 #define DEFAULT_IDLE_S   60            /* clock seconds without a command */
 #define DATA_BUF         (64 * 1024)   /* bytes read from the source at a time */
@@ -141,7 +146,9 @@ struct session {
     struct flt_ftp *srv;
     struct session *prev, *next;
     uint64_t conn;
-    struct bufferevent *bev;
+    int fd;                    /* control connection */
+    struct evbuffer *in, *out; /* control input (<= CTRL_INPUT_MAX), queued replies */
+    struct event *ctrl_rd, *ctrl_wr;
     struct sockaddr_storage local, peer;
     socklen_t local_len;
     struct event *idle; /* idle timeout; the close linger of a closing session */
@@ -274,6 +281,10 @@ static const char *std_text(int code)
 
 /* ---- journal ------------------------------------------------------------ */
 
+/*
+ * Open an entry for method. The journal owns it; this server may write it (under
+ * the journal's lock) until j_end(). NULL when out of memory: every j_* takes NULL.
+ */
 static struct flt_jentry *j_open(struct session *s, const char *method, const char *target,
                                  const char *fired)
 {
@@ -336,14 +347,17 @@ static void ctrl_send(struct session *s, int code, const char *text)
     for (const char *p = text; *p && n + 1 < sizeof clean; p++)
         clean[n++] = (*p == '\r' || *p == '\n') ? ' ' : *p;
     clean[n] = '\0';
-    evbuffer_add_printf(bufferevent_get_output(s->bev), "%03d %s\r\n", code, clean);
+    evbuffer_add_printf(s->out, "%03d %s\r\n", code, clean);
+    event_add(s->ctrl_wr, NULL);
     if (code == 421)
         close_soon(s);
 }
 
 /* The command's final reply; an override replaces it (see the top of the file). */
-__attribute__((format(printf, 3, 4))) static void cmd_reply(struct cmd *c, int code,
-                                                            const char *fmt, ...)
+static void cmd_reply(struct cmd *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void cmd_reply(struct cmd *c, int code, const char *fmt, ...)
 {
     char text[TEXT_MAX];
     va_list ap;
@@ -1180,7 +1194,8 @@ static void cmd_feat(struct cmd *c)
         cmd_reply(c, 211, "End");
         return;
     }
-    evbuffer_add_printf(bufferevent_get_output(c->s->bev),
+    event_add(c->s->ctrl_wr, NULL);
+    evbuffer_add_printf(c->s->out,
                         "211-Features:\r\n SIZE\r\n MDTM\r\n REST STREAM\r\n EPSV\r\n PASV\r\n"
                         " UTF8\r\n211 End\r\n");
     j_status(c->s, c->entry, 211);
@@ -1542,8 +1557,7 @@ static void go_deaf(struct cmd *c)
     s->deaf = true;
     s->silent_entry = c->entry;
     c->entry = NULL;
-    evbuffer_drain(bufferevent_get_input(s->bev),
-                   evbuffer_get_length(bufferevent_get_input(s->bev)));
+    evbuffer_drain(s->in, evbuffer_get_length(s->in));
 }
 
 static void dispatch(struct session *s, const struct flt_ftp_cmd *pc)
@@ -1608,11 +1622,13 @@ static void handle_line(struct session *s, const char *line, size_t len)
 
 static void process_input(struct session *s)
 {
-    struct evbuffer *in = bufferevent_get_input(s->bev);
+    struct evbuffer *in = s->in;
     char line[FLT_FTP_LINE_MAX + 2];
     bool any = false;
 
-    while (!s->closing && !s->deaf && s->x.state == X_NONE) {
+    /* Commands wait while a transfer runs and while the client is not reading replies. */
+    while (!s->closing && !s->deaf && s->x.state == X_NONE &&
+           evbuffer_get_length(s->out) < CTRL_OUTPUT_MAX) {
         size_t avail = evbuffer_get_length(in);
         if (avail == 0)
             break;
@@ -1650,30 +1666,66 @@ static void process_input(struct session *s)
         evbuffer_drain(in, evbuffer_get_length(in));
     if (any && !s->closing && !s->deaf && s->x.state == X_NONE)
         idle_arm(s);
+    /* Bounded input: stop reading while the buffer is full. */
+    if (evbuffer_get_length(in) >= CTRL_INPUT_MAX)
+        event_del(s->ctrl_rd);
+    else
+        event_add(s->ctrl_rd, NULL);
 }
 
-static void on_ctrl_read(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    process_input(arg);
-}
-
-static void on_ctrl_write(struct bufferevent *bev, void *arg)
+static void on_ctrl_read(evutil_socket_t fd, short what, void *arg)
 {
     struct session *s = arg;
+    size_t have = evbuffer_get_length(s->in);
+    (void)what;
 
-    if (s->closing && !s->shut && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        /* Everything said: FIN, then wait for the client's (or the linger timer). */
-        s->shut = true;
-        shutdown(bufferevent_getfd(bev), SHUT_WR);
+    if (have >= CTRL_INPUT_MAX) {
+        event_del(s->ctrl_rd);
+        return;
     }
+    int n = evbuffer_read(s->in, fd, (int)(CTRL_INPUT_MAX - have));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        session_free(s, FLT_OUT_CLIENT_GONE);
+        return;
+    }
+    process_input(s);
 }
 
-static void on_ctrl_event(struct bufferevent *bev, short what, void *arg)
+/*
+ * Replies go out with send(MSG_NOSIGNAL): a client that vanished must never
+ * raise SIGPIPE in a process that did not ask to ignore it.
+ */
+static void on_ctrl_write(evutil_socket_t fd, short what, void *arg)
 {
-    (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        session_free(arg, FLT_OUT_CLIENT_GONE);
+    struct session *s = arg;
+    (void)what;
+
+    while (evbuffer_get_length(s->out) > 0) {
+        size_t n = evbuffer_get_contiguous_space(s->out);
+        unsigned char *p = evbuffer_pullup(s->out, (ev_ssize_t)n);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            event_add(s->ctrl_wr, NULL);
+            return;
+        }
+        if (w < 0) {
+            session_free(s, FLT_OUT_CLIENT_GONE);
+            return;
+        }
+        evbuffer_drain(s->out, (size_t)w);
+    }
+    if (s->closing) {
+        if (!s->shut) {
+            /* Everything said: FIN, then wait for the client's (or the linger timer). */
+            s->shut = true;
+            shutdown(fd, SHUT_WR);
+        }
+        return;
+    }
+    process_input(s); /* commands may have waited for the replies to drain */
 }
 
 static void on_idle(evutil_socket_t fd, short what, void *arg)
@@ -1730,8 +1782,16 @@ static void session_free(struct session *s, enum flt_outcome out)
         event_free(s->pasv_timer);
     if (s->xfer_timer)
         event_free(s->xfer_timer);
-    if (s->bev)
-        bufferevent_free(s->bev);
+    if (s->ctrl_rd)
+        event_free(s->ctrl_rd);
+    if (s->ctrl_wr)
+        event_free(s->ctrl_wr);
+    if (s->in)
+        evbuffer_free(s->in);
+    if (s->out)
+        evbuffer_free(s->out);
+    if (s->fd >= 0)
+        close(s->fd);
     if (s->prev)
         s->prev->next = s->next;
     else if (srv->sessions == s)
@@ -1754,6 +1814,7 @@ static void on_accept(int fd, const struct sockaddr *sa, socklen_t salen, uint64
     }
     s->srv = srv;
     s->conn = conn;
+    s->fd = fd;
     s->pasv_fd = -1;
     s->data_fd = -1;
     s->x.file_fd = -1;
@@ -1766,21 +1827,20 @@ static void on_accept(int fd, const struct sockaddr *sa, socklen_t salen, uint64
         s->next->prev = s;
     srv->sessions = s;
     atomic_fetch_add(&srv->nsessions, 1);
-    s->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!s->bev)
-        close(fd);
+    s->in = evbuffer_new();
+    s->out = evbuffer_new();
+    s->ctrl_rd = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_ctrl_read, s);
+    s->ctrl_wr = event_new(srv->base, fd, EV_WRITE, on_ctrl_write, s);
     s->idle = evtimer_new(srv->base, on_idle, s);
     s->pasv_timer = evtimer_new(srv->base, on_pasv_timeout, s);
     s->xfer_timer = evtimer_new(srv->base, on_xfer_timer, s);
-    if (!s->bev || !s->idle || !s->pasv_timer || !s->xfer_timer ||
-        getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) < 0) {
+    if (!s->in || !s->out || !s->ctrl_rd || !s->ctrl_wr || !s->idle || !s->pasv_timer ||
+        !s->xfer_timer || getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) < 0) {
         xl_log(XL_LOG_WARN, "ftp", "conn %llu: cannot set up a session", (unsigned long long)conn);
         session_free(s, FLT_OUT_ERROR);
         return;
     }
-    bufferevent_setcb(s->bev, on_ctrl_read, on_ctrl_write, on_ctrl_event, s);
-    bufferevent_setwatermark(s->bev, EV_READ, 0, CTRL_INPUT_MAX);
-    bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+    event_add(s->ctrl_rd, NULL);
     xl_log(XL_LOG_INFO, "ftp", "conn %llu: connected", (unsigned long long)conn);
     greet(s);
     idle_arm(s);

@@ -69,6 +69,9 @@ struct flt_http {
     struct req *suspended; /* list of suspended requests */
     bool stopping;
     bool in_run;
+    unsigned idle_timeout_s;
+    /* MHD keeps a pointer to the digest nonce secret, not a copy: it lives here. */
+    unsigned char digest_rnd[32];
 };
 
 struct part {
@@ -86,10 +89,13 @@ struct req {
     char method[16];
     int fd;
     bool answered;     /* a response is queued */
+    int64_t fixed_len; /* body length of a buffer response, -1 for the content reader */
     bool head_waited;  /* the head delay has passed */
     bool stalling;     /* suspended by a stall (or silent) */
     bool suspended;
+    bool client_gone; /* the client left while we were suspended */
     struct event *timer;
+    struct event *watch; /* the socket, while suspended: has the client left? */
     struct req *next, *prev; /* in srv->suspended while suspended */
     /* upload */
     bool has_body;
@@ -117,11 +123,37 @@ static void run_mhd(struct flt_http *s);
 /* ---- suspend / resume ---------------------------------------------------- */
 
 static void on_req_timer(evutil_socket_t fd, short what, void *arg);
+static void resume(struct req *r);
+
+/*
+ * MHD does not poll a suspended connection, so a client that gives up on a
+ * stalled response would go unnoticed until the stall ends (or never). While
+ * suspended we watch the socket ourselves: end of file or an error means the
+ * client has left, and the request is resumed only to be closed.
+ */
+static void on_client_activity(evutil_socket_t fd, short what, void *arg)
+{
+    struct req *r = arg;
+    char c;
+    (void)what;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+        return; /* data (a pipelined request, a TLS alert): stop watching */
+    r->client_gone = true;
+    if (r->timer)
+        evtimer_del(r->timer);
+    resume(r);
+    run_mhd(r->srv);
+}
 
 static void suspend_for(struct req *r, int64_t sim_ms)
 {
     struct flt_http *s = r->srv;
     if (!r->suspended) {
+        if (!r->watch && r->fd >= 0)
+            r->watch = event_new(s->base, r->fd, EV_READ, on_client_activity, r);
+        if (r->watch)
+            event_add(r->watch, NULL);
         MHD_suspend_connection(r->conn);
         r->suspended = true;
         r->next = s->suspended;
@@ -151,6 +183,8 @@ static void resume(struct req *r)
     if (r->next)
         r->next->prev = r->prev;
     r->suspended = false;
+    if (r->watch)
+        event_del(r->watch);
     MHD_resume_connection(r->conn);
 }
 
@@ -162,6 +196,106 @@ static void on_req_timer(evutil_socket_t fd, short what, void *arg)
     r->stalling = false;
     resume(r);
     run_mhd(r->srv);
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+/*
+ * The request head deadline. MHD's timeout is an idle timeout: a client that
+ * trickles a header byte now and then (slowloris) keeps it from ever firing. So
+ * each connection also gets a timer, armed when it opens and after each
+ * response, cleared when a request head is complete (first call of the access
+ * handler): a head must arrive within the idle timeout. When it fires the
+ * socket is shut down, which wakes MHD's epoll and MHD closes the connection.
+ */
+struct conn_guard {
+    struct event *timer;
+    int fd;
+};
+
+static void on_head_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_guard *g = arg;
+    (void)fd;
+    (void)what;
+    xl_log(XL_LOG_DEBUG, "http", "request head not complete in time: closing");
+    shutdown(g->fd, SHUT_RDWR);
+}
+
+static struct conn_guard *guard_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void guard_arm(struct flt_http *s, struct conn_guard *g, bool on)
+{
+    struct timeval tv = {.tv_sec = (time_t)s->idle_timeout_s};
+    if (!g || !g->timer)
+        return;
+    if (on)
+        evtimer_add(g->timer, &tv);
+    else
+        evtimer_del(g->timer);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct flt_http *s = cls;
+    struct conn_guard *g = *ctx;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        g = calloc(1, sizeof *g);
+        if (!g)
+            return;
+        g->fd = ci ? ci->connect_fd : -1;
+        g->timer = evtimer_new(s->base, on_head_deadline, g);
+        *ctx = g;
+        guard_arm(s, g, true);
+    } else if (g) {
+        if (g->timer)
+            event_free(g->timer);
+        free(g);
+        *ctx = NULL;
+    }
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Percent-decoding of the path and query, as MHD's own except that "%00" stays
+ * encoded: a decoded NUL would end the C string, so "/a.txt%00/../../x" would
+ * be served as "/a.txt", a resource the client did not name.
+ */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *w = s;
+    int hi, lo;
+    (void)cls;
+    (void)c;
+    for (const char *p = s; *p;) {
+        if (p[0] == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0 &&
+            (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            p += 3;
+        } else {
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
 }
 
 /* ---- request bookkeeping ------------------------------------------------- */
@@ -220,6 +354,8 @@ static struct req *req_new(struct flt_http *s, struct MHD_Connection *c, const c
     r->srv = s;
     r->conn = c;
     r->file_fd = -1;
+    r->fixed_len = -1;
+    guard_arm(s, guard_of(c), false); /* the head is complete */
     snprintf(r->path, sizeof r->path, "%s", url);
     snprintf(r->method, sizeof r->method, "%s", method);
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -233,13 +369,11 @@ static struct req *req_new(struct flt_http *s, struct MHD_Connection *c, const c
     struct flt_request fr = {.method = method, .path = url, .conn = conn};
     flt_rules_plan(s->rules, FLT_P_HTTP, &fr, &r->plan);
 
-    char *hbuf = malloc(HEADERS_MAX), *tbuf = malloc(HEADERS_MAX);
+    char hbuf[HEADERS_MAX], tbuf[HEADERS_MAX];
     struct hdr_acc h = {hbuf, 0}, t = {tbuf, 0};
-    if (hbuf && tbuf) {
-        hbuf[0] = tbuf[0] = '\0';
-        MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
-        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &t);
-    }
+    hbuf[0] = tbuf[0] = '\0';
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &t);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -247,20 +381,17 @@ static struct req *req_new(struct flt_http *s, struct MHD_Connection *c, const c
 
     flt_journal_lock(s->journal);
     snprintf(r->je->method, sizeof r->je->method, "%s", method);
-    if (tbuf) {
-        size_t ul = strlen(url);
-        r->je->target = malloc(ul + t.len + 1);
-        if (r->je->target) {
-            memcpy(r->je->target, url, ul);
-            memcpy(r->je->target + ul, tbuf, t.len + 1);
-        }
+    size_t ul = strlen(url);
+    r->je->target = malloc(ul + t.len + 1);
+    if (r->je->target) {
+        memcpy(r->je->target, url, ul);
+        memcpy(r->je->target + ul, tbuf, t.len + 1);
     }
-    r->je->headers = hbuf;
+    r->je->headers = strndup(hbuf, h.len);
     r->je->range = dup_header(c, MHD_HTTP_HEADER_RANGE);
     r->je->if_range = dup_header(c, MHD_HTTP_HEADER_IF_RANGE);
     memcpy(r->je->fired, r->plan.fired, sizeof r->je->fired);
     flt_journal_unlock(s->journal);
-    free(tbuf);
     return r;
 }
 
@@ -294,6 +425,8 @@ static void req_free(struct req *r)
 {
     if (r->timer)
         event_free(r->timer);
+    if (r->watch)
+        event_free(r->watch);
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
     part_close(r);
@@ -332,6 +465,8 @@ static enum MHD_Result queue(struct req *r, int status, struct MHD_Response *res
                                  MHD_RO_END);
     flt_journal_lock(r->srv->journal);
     r->je->status = status;
+    if (r->fixed_len >= 0)
+        r->je->length = r->fixed_len;
     flt_journal_unlock(r->srv->journal);
     enum MHD_Result rc = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
@@ -339,8 +474,10 @@ static enum MHD_Result queue(struct req *r, int status, struct MHD_Response *res
     return rc;
 }
 
-static struct MHD_Response *text_response(const char *text)
+/* A small fixed body; r records its length for the journal. */
+static struct MHD_Response *text_response(struct req *r, const char *text)
 {
+    r->fixed_len = (int64_t)strlen(text);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
     if (resp)
@@ -353,7 +490,7 @@ static enum MHD_Result answer_status(struct req *r, int status)
     char body[128];
     const char *reason = MHD_get_reason_phrase_for((unsigned)status);
     snprintf(body, sizeof body, "%d %s\n", status, reason && *reason ? reason : "Status");
-    return queue(r, status, text_response(body));
+    return queue(r, status, text_response(r, body));
 }
 
 /* Percent-encode s for a query value. */
@@ -391,7 +528,7 @@ static enum MHD_Result answer_redirect(struct req *r, const char *to, int code, 
     } else {
         snprintf(loc, sizeof loc, "%s", to);
     }
-    struct MHD_Response *resp = text_response("redirect\n");
+    struct MHD_Response *resp = text_response(r, "redirect\n");
     if (resp)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
     return queue(r, code, resp);
@@ -415,11 +552,12 @@ static enum MHD_Result check_auth(struct req *r, bool *ok)
             MHD_free(pass);
         if (*ok)
             return MHD_YES;
-        struct MHD_Response *resp = text_response("401 Unauthorized\n");
+        struct MHD_Response *resp = text_response(r, "401 Unauthorized\n");
         if (!resp)
             return MHD_NO;
         flt_journal_lock(r->srv->journal);
         r->je->status = 401;
+        r->je->length = r->fixed_len;
         flt_journal_unlock(r->srv->journal);
         enum MHD_Result rc = MHD_queue_basic_auth_fail_response(r->conn, p->auth_realm, resp);
         MHD_destroy_response(resp);
@@ -432,11 +570,12 @@ static enum MHD_Result check_auth(struct req *r, bool *ok)
         *ok = v == MHD_YES;
         if (*ok)
             return MHD_YES;
-        struct MHD_Response *resp = text_response("401 Unauthorized\n");
+        struct MHD_Response *resp = text_response(r, "401 Unauthorized\n");
         if (!resp)
             return MHD_NO;
         flt_journal_lock(r->srv->journal);
         r->je->status = 401;
+        r->je->length = r->fixed_len;
         flt_journal_unlock(r->srv->journal);
         enum MHD_Result rc = MHD_queue_auth_fail_response2(
             r->conn, p->auth_realm, "xferlab-opaque", resp, v == MHD_INVALID_NONCE ? MHD_YES : MHD_NO,
@@ -485,12 +624,35 @@ static void arm_reset(int fd)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 }
 
+/*
+ * Put a FIN (or an RST) on the wire now, before the reader returns an error.
+ * With MHD_USE_TURBO libmicrohttpd does not shut the socket down when a reader
+ * fails; it only closes it when it next processes the connection, and when the
+ * failure came from its idle handler (every chunked body) that waits for its
+ * next timeout pass: the client would hang for the idle timeout. A shutdown, or
+ * a disconnect (connect to AF_UNSPEC, which resets a TCP connection), acts at
+ * once and wakes MHD's epoll (EPOLLHUP), which then closes the connection.
+ */
+static void end_now(int fd, bool reset)
+{
+    if (fd < 0)
+        return;
+    if (reset) {
+        struct sockaddr sa = {.sa_family = AF_UNSPEC};
+        arm_reset(fd);
+        if (connect(fd, &sa, sizeof sa) < 0)
+            xl_log(XL_LOG_DEBUG, "http", "reset: %s", strerror(errno));
+    } else {
+        shutdown(fd, SHUT_RDWR);
+    }
+}
+
 static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct req *r = cls;
     struct flt_http *s = r->srv;
     struct flt_plan *p = &r->plan;
-    if (s->stopping)
+    if (s->stopping || r->client_gone)
         return MHD_CONTENT_READER_END_WITH_ERROR;
 
     flt_journal_lock(s->journal);
@@ -522,11 +684,12 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
                 suspend_for(r, 0);
                 return 0;
             }
-            arm_reset(r->fd);
+            end_now(r->fd, true);
             set_outcome(r, FLT_OUT_RESET);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         case FLT_A_CLOSE:
         case FLT_A_ABORT:
+            end_now(r->fd, false);
             set_outcome(r, FLT_OUT_CLOSED);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         case FLT_A_REFUSE:
@@ -562,6 +725,7 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
     if (pos >= limit) {
         if (!r->known_len && pos >= r->len)
             return MHD_CONTENT_READER_END_OF_STREAM;
+        end_now(r->fd, false);
         set_outcome(r, FLT_OUT_CLOSED);
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
@@ -619,7 +783,7 @@ static enum MHD_Result answer_content(struct req *r)
     struct flt_plan *p = &r->plan;
     bool head = strcmp(r->method, "HEAD") == 0;
     if (!head && strcmp(r->method, "GET") != 0) {
-        struct MHD_Response *resp = text_response("405 Method Not Allowed\n");
+        struct MHD_Response *resp = text_response(r, "405 Method Not Allowed\n");
         if (resp)
             MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, PUT, POST");
         return queue(r, 405, resp);
@@ -659,6 +823,7 @@ static enum MHD_Result answer_content(struct req *r)
     char cr[128];
     if (a.status == 416 || a.status == 412) {
         resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        r->fixed_len = 0;
         if (resp && a.status == 416) {
             snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)r->ent.size);
             MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
@@ -682,8 +847,10 @@ static enum MHD_Result answer_content(struct req *r)
     r->known_len = p->length_mode == FLT_LEN_NORMAL;
     r->tokens_ms = xl_clock_now_ms(s->clock);
     r->tokens = 0;
-    resp = MHD_create_response_from_callback(r->known_len ? r->len : MHD_SIZE_UNKNOWN,
-                                             BLOCK_SIZE, read_body, r, NULL);
+    /* MHD allocates the block per response: small bodies get a small one. */
+    size_t block = !r->known_len || r->len >= BLOCK_SIZE ? BLOCK_SIZE : (size_t)r->len + 1;
+    resp = MHD_create_response_from_callback(r->known_len ? r->len : MHD_SIZE_UNKNOWN, block,
+                                             read_body, r, NULL);
     if (!resp)
         return MHD_NO;
     if (p->length_mode == FLT_LEN_CLOSE)
@@ -744,6 +911,32 @@ static bool upload_method(const char *m)
     return strcmp(m, "PUT") == 0 || strcmp(m, "POST") == 0;
 }
 
+/* Add body bytes to the request body's SHA-256 (started on first use). */
+static void hash_body(struct req *r, const char *data, size_t size)
+{
+    if (!r->sha) {
+        r->sha = EVP_MD_CTX_new();
+        if (r->sha)
+            EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL);
+    }
+    if (r->sha && size)
+        EVP_DigestUpdate(r->sha, data, size);
+}
+
+/* Finish the body's SHA-256 (of no bytes if none came) into hex and the journal. */
+static void finish_body_hash(struct req *r, char hex[65])
+{
+    unsigned char md[32];
+    hex[0] = '\0';
+    hash_body(r, NULL, 0);
+    if (r->sha && EVP_DigestFinal_ex(r->sha, md, NULL) == 1)
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    flt_journal_lock(r->srv->journal);
+    snprintf(r->je->received_sha256, sizeof r->je->received_sha256, "%s", hex);
+    flt_journal_unlock(r->srv->journal);
+}
+
 /* Process one chunk of request body. Returns false when a fault closes the connection. */
 static bool take_upload(struct req *r, const char *data, size_t size)
 {
@@ -755,27 +948,22 @@ static bool take_upload(struct req *r, const char *data, size_t size)
             continue;
         if (r->received + size >= e->offset &&
             (e->action == FLT_A_CLOSE || e->action == FLT_A_RESET)) {
+            char hex[65];
             size = (size_t)(e->offset - r->received);
             r->event_done[i] = true;
-            if (r->sha && size)
-                EVP_DigestUpdate(r->sha, data, size);
+            hash_body(r, data, size);
             r->received += size;
             flt_journal_lock(s->journal);
             r->je->received = r->received;
             flt_journal_unlock(s->journal);
+            finish_body_hash(r, hex); /* of the bytes taken before the cut */
             if (e->action == FLT_A_RESET)
                 arm_reset(r->fd);
             set_outcome(r, e->action == FLT_A_RESET ? FLT_OUT_RESET : FLT_OUT_CLOSED);
             return false;
         }
     }
-    if (!r->sha) {
-        r->sha = EVP_MD_CTX_new();
-        if (r->sha)
-            EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL);
-    }
-    if (r->sha)
-        EVP_DigestUpdate(r->sha, data, size);
+    hash_body(r, data, size);
     if (r->pp)
         MHD_post_process(r->pp, data, size);
     r->received += size;
@@ -790,21 +978,10 @@ static bool take_upload(struct req *r, const char *data, size_t size)
 static enum MHD_Result answer_upload(struct req *r)
 {
     struct flt_http *s = r->srv;
-    unsigned char md[32];
-    char hex[65] = "";
-    if (!r->sha) { /* an empty body */
-        r->sha = EVP_MD_CTX_new();
-        if (r->sha)
-            EVP_DigestInit_ex(r->sha, EVP_sha256(), NULL);
-    }
-    if (r->sha) {
-        EVP_DigestFinal_ex(r->sha, md, NULL);
-        for (int i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    }
+    char hex[65];
+    finish_body_hash(r, hex);
     part_close(r);
     flt_journal_lock(s->journal);
-    snprintf(r->je->received_sha256, sizeof r->je->received_sha256, "%s", hex);
     r->je->parts = r->parts ? strdup(r->parts) : NULL;
     flt_journal_unlock(s->journal);
     if (r->too_large)
@@ -814,6 +991,7 @@ static enum MHD_Result answer_upload(struct req *r)
              (unsigned long long)r->received, hex);
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+    r->fixed_len = (int64_t)strlen(body);
     if (resp)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     return queue(r, strcmp(r->method, "PUT") == 0 ? 201 : 200, resp);
@@ -899,7 +1077,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     struct flt_http *s = cls;
     struct req *r = *req_cls;
     (void)version;
-    if (s->stopping)
+    if (s->stopping || (r && r->client_gone))
         return MHD_NO;
     if (!r) {
         r = req_new(s, c, url, method);
@@ -925,7 +1103,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
     struct flt_http *s = cls;
     struct req *r = *req_cls;
-    (void)c;
     if (!r)
         return;
     enum flt_outcome o = FLT_OUT_ERROR;
@@ -947,13 +1124,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     }
     if (r->stalling)
         o = FLT_OUT_STALLED;
-    if (o == FLT_OUT_COMPLETE && r->known_len) {
+    if (o == FLT_OUT_COMPLETE) {
         flt_journal_lock(s->journal);
-        r->je->sent = r->len - (r->plan.short_by < r->len ? r->plan.short_by : r->len);
+        if (strcmp(r->method, "HEAD") == 0)
+            r->je->sent = 0;
+        else if (r->fixed_len >= 0)
+            r->je->sent = (uint64_t)r->fixed_len;
+        else if (r->known_len)
+            r->je->sent = r->len - (r->plan.short_by < r->len ? r->plan.short_by : r->len);
         flt_journal_unlock(s->journal);
     }
     if (r->suspended) /* cannot happen: MHD completes only running connections */
         resume(r);
+    guard_arm(s, guard_of(c), true); /* the next request's head, on keep-alive */
     flt_journal_end(s->journal, r->je, o, xl_clock_now_ms(s->clock));
     req_free(r);
     *req_cls = NULL;
@@ -1047,18 +1230,21 @@ struct flt_http *flt_http_new(struct event_base *base, const struct flt_http_con
         snprintf(err, XL_ERRLEN, "libmicrohttpd was built without TLS; HTTPS is unavailable");
         goto fail;
     }
-    unsigned char rnd[32];
-    RAND_bytes(rnd, sizeof rnd);
+    s->idle_timeout_s = cfg->idle_timeout_s ? cfg->idle_timeout_s : 30;
+    RAND_bytes(s->digest_rnd, sizeof s->digest_rnd);
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
                      MHD_USE_TURBO | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0);
+    /* The logger comes first, so every later option's complaints reach it. */
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
-        {MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout_s ? cfg->idle_timeout_s : 30, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns ? cfg->max_conns : 1024, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
-        {MHD_OPTION_DIGEST_AUTH_RANDOM, sizeof rnd, rnd},
+        {MHD_OPTION_DIGEST_AUTH_RANDOM, sizeof s->digest_rnd, s->digest_rnd},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
         {MHD_OPTION_NONCE_NC_SIZE, 1000, NULL},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, s},
         {tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, (void *)cfg->key_pem},
         {tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)cfg->cert_pem},
         {MHD_OPTION_END, 0, NULL},

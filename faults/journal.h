@@ -1,8 +1,7 @@
 /*
  * journal: every request a fault server saw, and how it ended.
  *
- * A server opens an entry when a request (HTTP) or a command that moves data
- * (FTP) arrives, fills it in while it answers, and closes it with an outcome.
+ * A server opens an entry when a request (HTTP) or a command (FTP) arrives, fills it in while it answers, and closes it with an outcome.
  * Entries are visible from the moment they open, so a test can see a request
  * that is still stalled. The harness asserts on entries ("the second request
  * asked Range: bytes=3145728- with If-Range set to the ETag").
@@ -35,23 +34,23 @@ enum flt_outcome {
 const char *flt_outcome_name(enum flt_outcome o);
 
 struct flt_jentry {
-    uint64_t id;      /* 1-based, in arrival order */
-    uint64_t conn;    /* 1-based connection number on its server */
-    int64_t t_ms;     /* clock time when it arrived */
-    int64_t end_ms;   /* clock time when it ended, -1 while pending */
-    char proto[8];    /* "http", "https", "ftp" */
-    char method[16];  /* HTTP method or FTP command */
-    char *target;     /* request target or FTP argument */
-    char *headers;    /* request headers, "Name: value\n" each */
-    char *range;      /* Range header or FTP REST offset, NULL if none */
-    char *if_range;   /* If-Range header, NULL if none */
-    int status;       /* status or reply code sent, 0 if none */
-    uint64_t offset;  /* entity offset of the first body byte */
-    uint64_t sent;    /* body bytes sent */
-    int64_t length;   /* body length announced, -1 if none */
+    uint64_t id;              /* 1-based, in arrival order */
+    uint64_t conn;            /* 1-based connection number on its server */
+    int64_t t_ms;             /* clock time when it arrived */
+    int64_t end_ms;           /* clock time when it ended, -1 while pending */
+    char proto[8];            /* "http", "https", "ftp" */
+    char method[16];          /* HTTP method or FTP command */
+    char *target;             /* request target or FTP argument */
+    char *headers;            /* request headers, "Name: value\n" each */
+    char *range;              /* Range header or FTP REST offset, NULL if none */
+    char *if_range;           /* If-Range header, NULL if none */
+    int status;               /* status or reply code sent, 0 if none */
+    uint64_t offset;          /* entity offset of the first body byte */
+    uint64_t sent;            /* body bytes sent */
+    int64_t length;           /* body length announced, -1 if none */
     uint64_t received;        /* request body bytes received */
     char received_sha256[65]; /* SHA-256 of them, hex, "" if none */
-    char *parts;              /* multipart files: "field=f;filename=x;size=N;sha256=H\n" */
+    char *parts;              /* multipart parts: "field=f;filename=x;size=N;sha256=H\n" */
     char fired[256];          /* names of the fault rules that fired */
     enum flt_outcome outcome;
     int refs; /* the ring's and the open server's; freed at 0 */

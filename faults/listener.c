@@ -74,8 +74,7 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
         int c = accept4(l->fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                xl_log(XL_LOG_WARN, "listener", "accept on port %u: %s", l->port,
-                       strerror(errno));
+                xl_log(XL_LOG_WARN, "listener", "accept on port %u: %s", l->port, strerror(errno));
             return;
         }
         int one = 1;

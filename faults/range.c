@@ -113,9 +113,8 @@ static bool if_range_ok(const char *h, const struct flt_validators *v)
            strncmp(v->last_modified, p, l) == 0;
 }
 
-void flt_range_decide(const char *range, const char *if_range, const char *if_match,
-                      uint64_t size, const struct flt_validators *v,
-                      struct flt_range_answer *out)
+void flt_range_decide(const char *range, const char *if_range, const char *if_match, uint64_t size,
+                      const struct flt_validators *v, struct flt_range_answer *out)
 {
     out->status = 200;
     out->start = 0;

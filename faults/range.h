@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 enum flt_range_parse_result {
-    FLT_RANGE_NONE,          /* no usable range: serve the whole entity */
-    FLT_RANGE_OK,            /* *start, *len set */
+    FLT_RANGE_NONE,         /* no usable range: serve the whole entity */
+    FLT_RANGE_OK,           /* *start, *len set */
     FLT_RANGE_UNSATISFIABLE /* 416 */
 };
 
@@ -35,8 +35,7 @@ struct flt_range_answer {
     uint64_t length; /* body length */
 };
 
-void flt_range_decide(const char *range, const char *if_range, const char *if_match,
-                      uint64_t size, const struct flt_validators *v,
-                      struct flt_range_answer *out);
+void flt_range_decide(const char *range, const char *if_range, const char *if_match, uint64_t size,
+                      const struct flt_validators *v, struct flt_range_answer *out);
 
 #endif

@@ -61,7 +61,7 @@ static const struct key_info keys[FLT_K__COUNT] = {
 };
 
 #define B(k) (1ull << FLT_K_##k)
-#define SEL (B(PATH) | B(METHOD) | B(NTH) | B(FIRST) | B(EVERY) | B(CONN) | B(PROB) | B(SEED))
+#define SEL  (B(PATH) | B(METHOD) | B(NTH) | B(FIRST) | B(EVERY) | B(CONN) | B(PROB) | B(SEED))
 #define NONE FLT_K__COUNT
 #define BOTH (FLT_P_HTTP | FLT_P_FTP)
 
@@ -74,17 +74,16 @@ static const struct flt_action_info actions[FLT_A__COUNT] = {
                       "Read the request and never answer (the client's own timeout must fire).",
                       "silent path=/hang nth=1"},
     [FLT_A_EMPTY] = {"empty", FLT_A_EMPTY, FLT_P_HTTP, NONE, SEL, 0, NULL,
-                     "Close the connection before any header (an empty reply).",
-                     "empty first=2"},
-    [FLT_A_GARBAGE] = {"garbage", FLT_A_GARBAGE, FLT_P_HTTP, FLT_K_BYTES, SEL | B(BYTES), 0,
-                       NULL, "Send bytes=N (default 64) of non-HTTP garbage, then close.",
+                     "Close the connection before any header (an empty reply).", "empty first=2"},
+    [FLT_A_GARBAGE] = {"garbage", FLT_A_GARBAGE, FLT_P_HTTP, FLT_K_BYTES, SEL | B(BYTES), 0, NULL,
+                       "Send bytes=N (default 64) of non-HTTP garbage, then close.",
                        "garbage bytes=100 nth=1"},
     [FLT_A_STATUS] = {"status", FLT_A_STATUS, FLT_P_HTTP, FLT_K_CODE, SEL | B(CODE) | B(HEADER),
                       B(CODE), NULL,
                       "Answer with this status (and headers) instead of the content.",
                       "status 503 header=\"Retry-After: 5\" first=2"},
-    [FLT_A_HEADER] = {"header", FLT_A_HEADER, FLT_P_HTTP, FLT_K_HEADER, SEL | B(HEADER),
-                      B(HEADER), NULL, "Add a header to the response.",
+    [FLT_A_HEADER] = {"header", FLT_A_HEADER, FLT_P_HTTP, FLT_K_HEADER, SEL | B(HEADER), B(HEADER),
+                      NULL, "Add a header to the response.",
                       "header \"Cache-Control: no-store\" path=/a.bin"},
     [FLT_A_REDIRECT] = {"redirect", FLT_A_REDIRECT, FLT_P_HTTP, FLT_K_TO,
                         SEL | B(TO) | B(CODE) | B(HOPS) | B(MODE), 0, "chain|loop",
@@ -117,8 +116,8 @@ static const struct flt_action_info actions[FLT_A__COUNT] = {
                       "From this request on, the entity is a new version: new content, ETag "
                       "and Last-Modified (FTP: size and MDTM); size=N also changes its length.",
                       "change path=/big.bin nth=2 size=9MiB"},
-    [FLT_A_VALIDATORS] = {"validators", FLT_A_VALIDATORS, FLT_P_HTTP, FLT_K_MODE,
-                          SEL | B(MODE), B(MODE), "weak|none",
+    [FLT_A_VALIDATORS] = {"validators", FLT_A_VALIDATORS, FLT_P_HTTP, FLT_K_MODE, SEL | B(MODE),
+                          B(MODE), "weak|none",
                           "mode=weak sends a weak ETag (W/\"...\"), mode=none sends neither ETag "
                           "nor Last-Modified.",
                           "validators none"},
@@ -127,18 +126,18 @@ static const struct flt_action_info actions[FLT_A__COUNT] = {
                             "Wait delay=D after the request before sending the head.",
                             "slow-headers 3s nth=1"},
     [FLT_A_AUTH] = {"auth", FLT_A_AUTH, FLT_P_HTTP, FLT_K_MODE,
-                    SEL | B(MODE) | B(USER) | B(PASS) | B(REALM), B(USER) | B(PASS),
-                    "basic|digest",
+                    SEL | B(MODE) | B(USER) | B(PASS) | B(REALM), B(USER) | B(PASS), "basic|digest",
                     "Require credentials (mode=basic, default, or digest): 401 with "
                     "WWW-Authenticate until the client sends user= and pass=.",
                     "auth digest user=alice pass=secret"},
-    [FLT_A_CLOSE] = {"close", FLT_A_CLOSE, BOTH, FLT_K_AFTER,
-                     SEL | B(AT) | B(AFTER) | B(RECEIVED), 0, NULL,
+    [FLT_A_CLOSE] = {"close", FLT_A_CLOSE, BOTH, FLT_K_AFTER, SEL | B(AT) | B(AFTER) | B(RECEIVED),
+                     0, NULL,
                      "Close (FIN) the connection at a byte: after=N of this body, at=N of the "
-                     "entity, or received=N of an upload.",
+                     "entity, or received=N of an upload (the server stops reading there; the "
+                     "kernel answers upload bytes left unread with an RST).",
                      "close after=1MiB nth=1"},
-    [FLT_A_RESET] = {"reset", FLT_A_RESET, BOTH, FLT_K_AFTER,
-                     SEL | B(AT) | B(AFTER) | B(RECEIVED), 0, NULL,
+    [FLT_A_RESET] = {"reset", FLT_A_RESET, BOTH, FLT_K_AFTER, SEL | B(AT) | B(AFTER) | B(RECEIVED),
+                     0, NULL,
                      "Reset (RST) the connection at a byte: after=, at= or received= as for "
                      "close.",
                      "reset at=3MiB path=/big.bin"},
@@ -147,8 +146,8 @@ static const struct flt_action_info actions[FLT_A__COUNT] = {
                      "Stop sending at a byte (after=0, default, is right after the head) for=D, "
                      "default forever; then go on.",
                      "stall after=512KiB for=2min"},
-    [FLT_A_THROTTLE] = {"throttle", FLT_A_THROTTLE, BOTH, FLT_K_RATE, SEL | B(RATE), B(RATE),
-                        NULL, "Send the body at most rate=R.", "throttle 256KiB/s"},
+    [FLT_A_THROTTLE] = {"throttle", FLT_A_THROTTLE, BOTH, FLT_K_RATE, SEL | B(RATE), B(RATE), NULL,
+                        "Send the body at most rate=R.", "throttle 256KiB/s"},
     [FLT_A_DRIBBLE] = {"dribble", FLT_A_DRIBBLE, BOTH, NONE, SEL | B(CHUNK) | B(PAUSE),
                        B(CHUNK) | B(PAUSE), NULL,
                        "Send chunk=N bytes, pause=D, and again, to the end.",
@@ -161,8 +160,8 @@ static const struct flt_action_info actions[FLT_A__COUNT] = {
                           "Refuse request bodies larger than size=N with 413 (before reading "
                           "them when Content-Length tells).",
                           "max-upload 1MiB"},
-    [FLT_A_NO_CONTINUE] = {"no-continue", FLT_A_NO_CONTINUE, FLT_P_HTTP, FLT_K_CODE,
-                           SEL | B(CODE), 0, NULL,
+    [FLT_A_NO_CONTINUE] = {"no-continue", FLT_A_NO_CONTINUE, FLT_P_HTTP, FLT_K_CODE, SEL | B(CODE),
+                           0, NULL,
                            "Answer Expect: 100-continue with a final status (code=, default "
                            "417) instead of 100 Continue.",
                            "no-continue 417 method=PUT"},
@@ -171,8 +170,7 @@ static const struct flt_action_info actions[FLT_A__COUNT] = {
                      "FTP: answer command method=CMD with code (and text=). CONNECT is the "
                      "greeting: reply 421 method=CONNECT.",
                      "reply 502 method=SIZE"},
-    [FLT_A_ABORT] = {"abort", FLT_A_ABORT, FLT_P_FTP, FLT_K_AFTER, SEL | B(AFTER) | B(AT), 0,
-                     NULL,
+    [FLT_A_ABORT] = {"abort", FLT_A_ABORT, FLT_P_FTP, FLT_K_AFTER, SEL | B(AFTER) | B(AT), 0, NULL,
                      "FTP: after=N data bytes close the data connection and reply 426 on the "
                      "control connection.",
                      "abort after=64KiB"},
@@ -318,7 +316,8 @@ static int find_key(const char *word)
 
 static int unknown_name(const char *word, bool is_action, size_t at, size_t *col, char *err)
 {
-    const char *names[(int)FLT_A__COUNT > (int)FLT_K__COUNT ? (int)FLT_A__COUNT : (int)FLT_K__COUNT];
+    const char
+        *names[(int)FLT_A__COUNT > (int)FLT_K__COUNT ? (int)FLT_A__COUNT : (int)FLT_K__COUNT];
     size_t n = is_action ? FLT_A__COUNT : FLT_K__COUNT;
     for (size_t i = 0; i < n; i++)
         names[i] = is_action ? actions[i].name : keys[i].name;
@@ -477,8 +476,7 @@ static int set_key(struct flt_rule *r, int k, const struct tok *t, size_t *col, 
             return perr(err, col, t->vcol, "header must look like \"Name: value\"");
         for (const char *p = v; p < colon; p++)
             if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-                return perr(err, col, t->vcol + (size_t)(p - v),
-                            "bad character in header name");
+                return perr(err, col, t->vcol + (size_t)(p - v), "bad character in header name");
         if (r->nheaders == FLT_MAX_HEADERS)
             return perr(err, col, t->col, "too many headers in one rule");
         r->headers[r->nheaders++] = strdup(v);
@@ -546,8 +544,7 @@ int flt_rule_parse(const char *text, struct flt_rule **out, size_t *col, char *e
     size_t l0 = strlen(t[0].value);
     if (!t[0].key && l0 > 1 && t[0].value[l0 - 1] == ':') {
         if (!valid_name(t[0].value, l0 - 1)) {
-            perr(err, col, t[0].col, "bad rule name '%s' (letters, digits, - _ .)",
-                 t[0].value);
+            perr(err, col, t[0].col, "bad rule name '%s' (letters, digits, - _ .)", t[0].value);
             goto fail;
         }
         memcpy(r->name, t[0].value, l0 - 1);
@@ -584,8 +581,7 @@ int flt_rule_parse(const char *text, struct flt_rule **out, size_t *col, char *e
                 goto fail;
             }
             if (!(ai->allowed & (1ull << k))) {
-                perr(err, col, t[i].col, "action '%s' takes no key '%s'", ai->name,
-                     keys[k].name);
+                perr(err, col, t[i].col, "action '%s' takes no key '%s'", ai->name, keys[k].name);
                 goto fail;
             }
         }
@@ -750,7 +746,8 @@ int flt_rule_format(const struct flt_rule *r, char *buf, size_t len)
         case FLT_K_RATE: {
             char sz[40];
             xl_format_size(r->rate, sz, sizeof sz);
-            snprintf(v, sizeof v, "%s%s/s", sz, strchr("0123456789", sz[strlen(sz) - 1]) ? "B" : "");
+            snprintf(v, sizeof v, "%s%s/s", sz,
+                     strchr("0123456789", sz[strlen(sz) - 1]) ? "B" : "");
             break;
         }
         case FLT_K_SHIFT: {
@@ -887,18 +884,27 @@ void flt_rules_unwatch(struct flt_rules *set, flt_rules_watch_fn fn, void *arg)
     pthread_mutex_unlock(&set->lock);
 }
 
+/*
+ * Watchers run under the lock, so once flt_rules_unwatch() returns no call to
+ * that watcher is in flight. They must not call back into the set.
+ */
 static void notify(struct flt_rules *set)
 {
-    struct {
-        flt_rules_watch_fn fn;
-        void *arg;
-    } w[FLT_MAX_WATCHERS];
     pthread_mutex_lock(&set->lock);
-    memcpy(w, set->watchers, sizeof w);
-    pthread_mutex_unlock(&set->lock);
     for (size_t i = 0; i < FLT_MAX_WATCHERS; i++)
-        if (w[i].fn)
-            w[i].fn(w[i].arg);
+        if (set->watchers[i].fn)
+            set->watchers[i].fn(set->watchers[i].arg);
+    pthread_mutex_unlock(&set->lock);
+}
+
+bool flt_rules_has(struct flt_rules *set, const char *name)
+{
+    bool found = false;
+    pthread_mutex_lock(&set->lock);
+    for (size_t i = 0; i < set->n && !found; i++)
+        found = strcmp(set->v[i]->name, name) == 0;
+    pthread_mutex_unlock(&set->lock);
+    return found;
 }
 
 int flt_rules_remove(struct flt_rules *set, const char *name)

@@ -56,7 +56,7 @@ enum flt_action {
     FLT_A_DRIBBLE,  /* chunk=N bytes, then pause=D, repeated */
     FLT_A_CORRUPT,  /* flip the bits of byte at=N of the entity */
     /* Uploads */
-    FLT_A_MAX_UPLOAD, /* bodies above size=N get 413 */
+    FLT_A_MAX_UPLOAD,  /* bodies above size=N get 413 */
     FLT_A_NO_CONTINUE, /* answer Expect: 100-continue with code (default 417) */
     /* FTP */
     FLT_A_REPLY, /* answer command method=CMD with code and text */
@@ -66,11 +66,36 @@ enum flt_action {
 
 /* Keys a rule can carry. The table in rule.c gives each its type and help. */
 enum flt_key {
-    FLT_K_PATH, FLT_K_METHOD, FLT_K_NTH, FLT_K_FIRST, FLT_K_EVERY, FLT_K_CONN, FLT_K_PROB,
-    FLT_K_SEED, FLT_K_AT, FLT_K_AFTER, FLT_K_RECEIVED, FLT_K_FOR, FLT_K_DELAY, FLT_K_RATE,
-    FLT_K_CHUNK, FLT_K_PAUSE, FLT_K_BY, FLT_K_SIZE, FLT_K_TOTAL, FLT_K_SHIFT, FLT_K_BYTES,
-    FLT_K_CODE, FLT_K_HEADER, FLT_K_TO, FLT_K_HOPS, FLT_K_MODE, FLT_K_USER, FLT_K_PASS,
-    FLT_K_REALM, FLT_K_TEXT,
+    FLT_K_PATH,
+    FLT_K_METHOD,
+    FLT_K_NTH,
+    FLT_K_FIRST,
+    FLT_K_EVERY,
+    FLT_K_CONN,
+    FLT_K_PROB,
+    FLT_K_SEED,
+    FLT_K_AT,
+    FLT_K_AFTER,
+    FLT_K_RECEIVED,
+    FLT_K_FOR,
+    FLT_K_DELAY,
+    FLT_K_RATE,
+    FLT_K_CHUNK,
+    FLT_K_PAUSE,
+    FLT_K_BY,
+    FLT_K_SIZE,
+    FLT_K_TOTAL,
+    FLT_K_SHIFT,
+    FLT_K_BYTES,
+    FLT_K_CODE,
+    FLT_K_HEADER,
+    FLT_K_TO,
+    FLT_K_HOPS,
+    FLT_K_MODE,
+    FLT_K_USER,
+    FLT_K_PASS,
+    FLT_K_REALM,
+    FLT_K_TEXT,
     FLT_K__COUNT
 };
 
@@ -78,7 +103,7 @@ enum flt_key {
 enum { FLT_P_HTTP = 1, FLT_P_FTP = 2 };
 
 #define FLT_MAX_HEADERS 16
-#define FLT_NAME_LEN 48
+#define FLT_NAME_LEN    48
 
 /* One parsed rule. Strings are owned by the rule; flt_rule_free() releases them. */
 struct flt_rule {
@@ -92,7 +117,7 @@ struct flt_rule {
     double prob;
     /* parameters */
     uint64_t at, after, received, rate, chunk, by, size, total, bytes, hops;
-    int64_t shift;                       /* signed byte shift (bad-206 start) */
+    int64_t shift;                      /* signed byte shift (bad-206 start) */
     int64_t for_ms, delay_ms, pause_ms; /* XL_FOREVER allowed for for= */
     int code;
     char *headers[FLT_MAX_HEADERS];
@@ -100,9 +125,9 @@ struct flt_rule {
     char *to, *mode, *user, *pass, *realm, *text;
     char *source; /* the rule as written */
     /* runtime, under the set's lock */
-    uint64_t seen;      /* requests that matched path and method */
-    uint64_t fired;     /* times the rule fired */
-    int64_t added_ms;   /* clock time when added (for= windows) */
+    uint64_t seen;    /* requests that matched path and method */
+    uint64_t fired;   /* times the rule fired */
+    int64_t added_ms; /* clock time when added (for= windows) */
 };
 
 /* Where a byte-level event is anchored. */
@@ -119,7 +144,7 @@ struct flt_byte_event {
     int64_t for_ms; /* STALL */
 };
 
-#define FLT_MAX_EVENTS 8
+#define FLT_MAX_EVENTS  8
 #define FLT_MAX_REPLIES 8
 
 /* What one response must do, folded from every rule that fired for it. */
@@ -145,8 +170,8 @@ struct flt_plan {
     char *auth_user, *auth_pass, *auth_realm;
     struct flt_byte_event events[FLT_MAX_EVENTS];
     size_t nevents;
-    uint64_t rate;                     /* bytes/s, 0 = unlimited */
-    uint64_t dribble_chunk;            /* 0 = off */
+    uint64_t rate;          /* bytes/s, 0 = unlimited */
+    uint64_t dribble_chunk; /* 0 = off */
     int64_t dribble_pause_ms;
     uint64_t corrupt[FLT_MAX_EVENTS]; /* entity offsets whose bits flip */
     size_t ncorrupt;
@@ -169,7 +194,8 @@ struct flt_request {
 
 #define FLT_MAX_WATCHERS 16
 
-/* Called (on the changing thread, without the lock) after a rule is added or removed. */
+/* Called on the changing thread, under the set's lock, after a rule is added or removed;
+ * it must not call back into the set. */
 typedef void (*flt_rules_watch_fn)(void *arg);
 
 struct flt_rules {
@@ -216,6 +242,8 @@ int flt_rules_add(struct flt_rules *set, struct flt_rule *r, int64_t now_ms, cha
 /* Parse text and add it; err gets "rule: col N: message". */
 int flt_rules_add_text(struct flt_rules *set, const char *text, int64_t now_ms, char *err);
 int flt_rules_remove(struct flt_rules *set, const char *name);
+/* Whether a rule of that name is in the set. */
+bool flt_rules_has(struct flt_rules *set, const char *name);
 /* Be told of every change (listeners re-check refuse windows). Returns 0 or -1 if full. */
 int flt_rules_watch(struct flt_rules *set, flt_rules_watch_fn fn, void *arg);
 void flt_rules_unwatch(struct flt_rules *set, flt_rules_watch_fn fn, void *arg);

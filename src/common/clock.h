@@ -14,9 +14,9 @@
 #include <sys/time.h>
 
 struct xl_clock {
-    double scale;      /* simulated seconds per wall second, > 0 */
-    int64_t wall0_ns;  /* monotonic wall time at simulated time sim0_ms */
-    int64_t sim0_ms;   /* simulated time at wall0_ns (advanced by jumps) */
+    double scale;     /* simulated seconds per wall second, > 0 */
+    int64_t wall0_ns; /* monotonic wall time at simulated time sim0_ms */
+    int64_t sim0_ms;  /* simulated time at wall0_ns (advanced by jumps) */
 };
 
 /* Start a clock at simulated time 0 running scale times faster than the wall. */

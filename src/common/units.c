@@ -22,23 +22,34 @@ struct unit {
 };
 
 static const struct unit size_units[] = {
-    {"", 1},          {"B", 1},
-    {"k", 1e3},       {"K", 1e3},
-    {"KB", 1e3},      {"kB", 1e3},
-    {"KiB", 1024.0},  {"M", 1e6},
-    {"MB", 1e6},      {"MiB", 1048576.0},
-    {"G", 1e9},       {"GB", 1e9},
-    {"GiB", 1073741824.0}, {"T", 1e12},
-    {"TB", 1e12},     {"TiB", 1099511627776.0},
+    {"", 1},
+    {"B", 1},
+    {"k", 1e3},
+    {"K", 1e3},
+    {"KB", 1e3},
+    {"kB", 1e3},
+    {"KiB", 1024.0},
+    {"M", 1e6},
+    {"MB", 1e6},
+    {"MiB", 1048576.0},
+    {"G", 1e9},
+    {"GB", 1e9},
+    {"GiB", 1073741824.0},
+    {"T", 1e12},
+    {"TB", 1e12},
+    {"TiB", 1099511627776.0},
 };
 
 static const struct unit duration_units[] = {
-    {"us", 0.001}, {"ms", 1}, {"s", 1000}, {"sec", 1000}, {"m", 60000},
-    {"min", 60000}, {"h", 3600000}, {"d", 86400000},
+    {"us", 0.001}, {"ms", 1},      {"s", 1000},    {"sec", 1000},
+    {"m", 60000},  {"min", 60000}, {"h", 3600000}, {"d", 86400000},
 };
 
 static const struct unit bit_rate_units[] = {
-    {"bit/s", 1.0 / 8}, {"kbit/s", 1e3 / 8}, {"Mbit/s", 1e6 / 8}, {"Gbit/s", 1e9 / 8},
+    {"bit/s", 1.0 / 8},
+    {"kbit/s", 1e3 / 8},
+    {"Mbit/s", 1e6 / 8},
+    {"Gbit/s", 1e9 / 8},
 };
 
 /* Parse "digits[.digits]" at s; returns characters consumed (0: none). */
@@ -133,8 +144,7 @@ int xl_parse_rate(const char *s, uint64_t *out, size_t *col, char *err)
     size_t n = parse_number(s, &v);
     if (n == 0)
         return fail(err, col, 0, "expected a rate such as 100KiB/s or 8Mbit/s", s);
-    if (lookup(bit_rate_units, sizeof bit_rate_units / sizeof *bit_rate_units, s + n, &mult) ==
-        0) {
+    if (lookup(bit_rate_units, sizeof bit_rate_units / sizeof *bit_rate_units, s + n, &mult) == 0) {
         if (to_whole(v * mult, out) < 0 || *out == 0)
             return fail(err, col, 0, "rate is not a whole number of bytes per second", s);
         return 0;
@@ -237,8 +247,8 @@ int xl_closest(const char *word, const char *const *cand, size_t n)
             row[0] = i;
             for (size_t j = 1; j <= cl; j++) {
                 size_t up = row[j];
-                size_t cost = tolower((unsigned char)word[i - 1]) !=
-                              tolower((unsigned char)cand[c][j - 1]);
+                size_t cost =
+                    tolower((unsigned char)word[i - 1]) != tolower((unsigned char)cand[c][j - 1]);
                 size_t v = diag + cost;
                 if (row[j] + 1 < v)
                     v = row[j] + 1;

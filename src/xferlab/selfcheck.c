@@ -130,8 +130,8 @@ static void gen_sha(uint64_t off, uint64_t len, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
-__attribute__((format(printf, 4, 5))) static void record(struct ctx *c, const char *name,
-                                                         bool ok, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void record(struct ctx *c, const char *name, bool ok,
+                                                         const char *fmt, ...)
 {
     struct probe_result *r = &c->results[c->n++];
     r->name = name;
@@ -155,8 +155,8 @@ static void probes(struct ctx *c)
 
     fetch(&f, url, NULL, NULL, NULL, false, 30);
     gen_sha(0, CHECK_SIZE, want);
-    record(c, "get", f.rc == CURLE_OK && f.status == 200 && f.len == CHECK_SIZE &&
-                         strcmp(f.hex, want) == 0,
+    record(c, "get",
+           f.rc == CURLE_OK && f.status == 200 && f.len == CHECK_SIZE && strcmp(f.hex, want) == 0,
            "GET 4 MiB: curl %d, status %ld, %zu bytes, sha256 %s", f.rc, f.status, f.len,
            strcmp(f.hex, want) == 0 ? "matches" : "DIFFERS");
     free(f.headers);
@@ -176,10 +176,11 @@ static void probes(struct ctx *c)
     const char *e = f.headers ? strcasestr(f.headers, "\nETag: ") : NULL;
     if (e)
         sscanf(e + 7, "%90[^\r\n]", etag);
-    record(c, "head", f.status == 200 && f.len == 0 && has_header(&f, "Accept-Ranges: bytes") &&
-                          etag[0] == '"',
-           "HEAD: status %ld, Accept-Ranges %s, ETag %s", f.status,
-           has_header(&f, "Accept-Ranges: bytes") ? "bytes" : "MISSING", etag[0] ? etag : "MISSING");
+    record(
+        c, "head",
+        f.status == 200 && f.len == 0 && has_header(&f, "Accept-Ranges: bytes") && etag[0] == '"',
+        "HEAD: status %ld, Accept-Ranges %s, ETag %s", f.status,
+        has_header(&f, "Accept-Ranges: bytes") ? "bytes" : "MISSING", etag[0] ? etag : "MISSING");
     free(f.headers);
 
     char ifr[128];
@@ -212,8 +213,7 @@ static void probes(struct ctx *c)
            CURLE_PARTIAL_FILE, f.len);
     free(f.headers);
 
-    flt_rules_add_text(&c->w.origin.rules, "sc-503: status 503 header=\"Retry-After: 5\"", 0,
-                       err);
+    flt_rules_add_text(&c->w.origin.rules, "sc-503: status 503 header=\"Retry-After: 5\"", 0, err);
     fetch(&f, url, NULL, NULL, NULL, false, 30);
     flt_rules_remove(&c->w.origin.rules, "sc-503");
     record(c, "fault-status", f.status == 503 && has_header(&f, "Retry-After: 5"),
@@ -279,8 +279,7 @@ static void xml_escape(FILE *f, const char *s)
 }
 
 /* Write JSON and JUnit XML into a new run directory and point latest at it. */
-static int write_report(struct ctx *c, const char *reports, double total, char *dir,
-                        size_t dirlen)
+static int write_report(struct ctx *c, const char *reports, double total, char *dir, size_t dirlen)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -298,9 +297,8 @@ static int write_report(struct ctx *c, const char *reports, double total, char *
         json_array_append_new(arr, json_pack("{ss sb ss}", "name", c->results[i].name, "ok",
                                              c->results[i].ok, "detail", c->results[i].detail));
     }
-    json_t *doc = json_pack("{ss ss si si sf so}", "suite", "self-check", "started", stamp,
-                            "tests", (int)c->n, "failures", (int)failures, "seconds", total,
-                            "results", arr);
+    json_t *doc = json_pack("{ss ss si si sf so}", "suite", "self-check", "started", stamp, "tests",
+                            (int)c->n, "failures", (int)failures, "seconds", total, "results", arr);
     char path[600];
     snprintf(path, sizeof path, "%s/results.json", dir);
     int rc = json_dump_file(doc, path, JSON_INDENT(2));
@@ -312,8 +310,9 @@ static int write_report(struct ctx *c, const char *reports, double total, char *
             fclose(f);
         return -1;
     }
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<testsuite name=\"self-check\" tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n",
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<testsuite name=\"self-check\" tests=\"%zu\" failures=\"%zu\" time=\"%.3f\">\n",
             c->n, failures, total);
     for (size_t i = 0; i < c->n; i++) {
         fprintf(f, "  <testcase classname=\"self-check\" name=\"%s\">", c->results[i].name);
@@ -368,9 +367,8 @@ int xl_cmd_selfcheck(int argc, char **argv)
         free(c);
         return XL_EXIT_FAIL;
     }
-    const char *args[] = {"self-check", "--http", "0",        "--https", "0",
-                          "--ftp",      "0",      "--certs",  dirbuf,    "--file",
-                          "/check.bin=4MiB:7"};
+    const char *args[] = {"self-check", "--http", "0",      "--https",          "0", "--ftp", "0",
+                          "--certs",    dirbuf,   "--file", "/check.bin=4MiB:7"};
     struct xl_serve_opts o;
     if (xl_serve_parse((int)(sizeof args / sizeof *args), (char **)args, &o, err) < 0 ||
         xl_serve_setup(&c->w, &o, err, sizeof err) != 0) {
@@ -412,9 +410,9 @@ int xl_cmd_selfcheck(int argc, char **argv)
     curl_global_cleanup();
     char cmd[300];
     /* Remove the certificates we wrote, then the directory. */
-    static const char *const names[] = {"ca.pem",          "valid.crt",      "valid.key",
-                                        "expired.crt",     "expired.key",    "wrong-host.crt",
-                                        "wrong-host.key",  "self-signed.crt", "self-signed.key"};
+    static const char *const names[] = {"ca.pem",         "valid.crt",       "valid.key",
+                                        "expired.crt",    "expired.key",     "wrong-host.crt",
+                                        "wrong-host.key", "self-signed.crt", "self-signed.key"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         snprintf(cmd, sizeof cmd, "%s/%s", dirbuf, names[i]);
         unlink(cmd);

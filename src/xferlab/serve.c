@@ -56,24 +56,24 @@ static void print_faults(FILE *f)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: xferlab serve [options]\n\n"
-            "Run fault-injecting HTTP, HTTPS and FTP servers (127.0.0.1 unless told otherwise).\n\n"
-            "  --http [ADDR:]PORT     plain HTTP listener (default 8080 when no listener is given)\n"
-            "  --https [ADDR:]PORT    HTTPS listener\n"
-            "  --cert KIND            its certificate: valid, expired, wrong-host, self-signed\n"
-            "  --ftp [ADDR:]PORT      FTP listener\n"
-            "  --control [ADDR:]PORT  JSON control API (GET /actions lists every fault)\n"
-            "  --faults FILE          content and rules, one per line (file:line:col errors)\n"
-            "  --rule TEXT            one fault rule (repeatable)\n"
-            "  --file /PATH=SIZE[:SEED]  a generated entity (repeatable)\n"
-            "  --root DIR             also serve the files under DIR\n"
-            "  --certs DIR            write the test CA (ca.pem) and certificates here\n"
-            "  --scale N              simulated time runs N times faster (durations in rules)\n"
-            "  --idle-timeout SEC     close idle connections after SEC seconds\n"
-            "  --help                 this text and every fault with an example\n\n"
-            "Port 0 picks a free port; the ports taken are printed as 'listening PROTO ADDR:PORT'.\n"
-            "Port numbers below 1024 need privileges.\n\n");
+    fprintf(
+        f, "usage: xferlab serve [options]\n\n"
+           "Run fault-injecting HTTP, HTTPS and FTP servers (127.0.0.1 unless told otherwise).\n\n"
+           "  --http [ADDR:]PORT     plain HTTP listener (default 8080 when no listener is given)\n"
+           "  --https [ADDR:]PORT    HTTPS listener\n"
+           "  --cert KIND            its certificate: valid, expired, wrong-host, self-signed\n"
+           "  --ftp [ADDR:]PORT      FTP listener\n"
+           "  --control [ADDR:]PORT  JSON control API (GET /actions lists every fault)\n"
+           "  --faults FILE          content and rules, one per line (file:line:col errors)\n"
+           "  --rule TEXT            one fault rule (repeatable)\n"
+           "  --file /PATH=SIZE[:SEED]  a generated entity (repeatable)\n"
+           "  --root DIR             also serve the files under DIR\n"
+           "  --certs DIR            write the test CA (ca.pem) and certificates here\n"
+           "  --scale N              simulated time runs N times faster (durations in rules)\n"
+           "  --idle-timeout SEC     close idle connections after SEC seconds\n"
+           "  --help                 this text and every fault with an example\n\n"
+           "Port 0 picks a free port; the ports taken are printed as 'listening PROTO ADDR:PORT'.\n"
+           "Port numbers below 1024 need privileges.\n\n");
     print_faults(f);
 }
 
@@ -105,13 +105,13 @@ static int parse_endpoint(const char *s, char *addr, size_t addrlen, int *port)
 int xl_serve_parse(int argc, char **argv, struct xl_serve_opts *o, char *err)
 {
     static const struct option longopts[] = {
-        {"http", required_argument, NULL, 'h'},   {"https", required_argument, NULL, 's'},
-        {"ftp", required_argument, NULL, 'f'},    {"control", required_argument, NULL, 'c'},
-        {"cert", required_argument, NULL, 'C'},   {"faults", required_argument, NULL, 'F'},
+        {"http", required_argument, NULL, 'h'},  {"https", required_argument, NULL, 's'},
+        {"ftp", required_argument, NULL, 'f'},   {"control", required_argument, NULL, 'c'},
+        {"cert", required_argument, NULL, 'C'},  {"faults", required_argument, NULL, 'F'},
         {"rule", required_argument, NULL, 'r'},  {"file", required_argument, NULL, 'g'},
-        {"root", required_argument, NULL, 'R'},   {"certs", required_argument, NULL, 'd'},
-        {"scale", required_argument, NULL, 'S'},  {"idle-timeout", required_argument, NULL, 'i'},
-        {"help", no_argument, NULL, 'H'},         {NULL, 0, NULL, 0},
+        {"root", required_argument, NULL, 'R'},  {"certs", required_argument, NULL, 'd'},
+        {"scale", required_argument, NULL, 'S'}, {"idle-timeout", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'H'},        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     snprintf(o->addr, sizeof o->addr, "127.0.0.1");
@@ -229,9 +229,8 @@ int xl_serve_setup(struct xl_serve *w, const struct xl_serve_opts *o, char *err,
     }
     int64_t now = xl_clock_now_ms(&w->clock);
     char e1[XL_ERRLEN];
-    if (o->faults_file &&
-        flt_config_load_file(o->faults_file, &w->origin.rules, &w->origin.content, now, err,
-                             errlen) < 0)
+    if (o->faults_file && flt_config_load_file(o->faults_file, &w->origin.rules, &w->origin.content,
+                                               now, err, errlen) < 0)
         return XL_EXIT_USAGE;
     for (size_t i = 0; i < o->nrules; i++)
         if (flt_rules_add_text(&w->origin.rules, o->rules[i], now, e1) < 0) {

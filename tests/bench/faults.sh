@@ -42,6 +42,7 @@ np=$(free_port); xp=$(free_port)
 "$xferlab" serve --http "$xp" --file /big.bin=1GiB:7 --file /1k.bin=1KiB:1 >"$tmp/xferlab.log" 2>&1 &
 pids+=($!)
 mkdir -p "$tmp/www" "$tmp/nginx/logs"
+chmod 755 "$tmp" "$tmp/www"
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$xp/1k.bin" && break; sleep 0.1; done
 curl -s -o "$tmp/www/big.bin" "http://127.0.0.1:$xp/big.bin"
 curl -s -o "$tmp/www/1k.bin" "http://127.0.0.1:$xp/1k.bin"
@@ -63,7 +64,11 @@ CONF
 nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
 pids+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$np/1k.bin" && break; sleep 0.1; done
+chmod 644 "$tmp/www/"*
 cat "$tmp/www/big.bin" >/dev/null # into the page cache
+# Both must serve the same bytes, or the comparison means nothing.
+[ "$(curl -s "http://127.0.0.1:$np/big.bin" | sha256sum)" = "$(sha256sum <"$tmp/www/big.bin")" ] ||
+    { echo "nginx does not serve the file: $(curl -s -o /dev/null -w %{http_code} "http://127.0.0.1:$np/big.bin")" >&2; exit 1; }
 
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 speed() { curl -s -o /dev/null -w '%{speed_download}\n' "$1"; }

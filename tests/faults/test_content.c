@@ -92,8 +92,14 @@ static void test_root_traversal(void **state)
     assert_int_equal(flt_entity_read(&e, fd, 1, buf, 100), 5);
     assert_memory_equal(buf, "ello\n", 5);
     close(fd);
-    const char *bad[] = {"/../secret.txt", "/./hello.txt", "/a/../../secret.txt", "/..",
-                         "/x\\..\\secret.txt", "/hello.txt\x01", "/link", "/"};
+    const char *bad[] = {"/../secret.txt",
+                         "/./hello.txt",
+                         "/a/../../secret.txt",
+                         "/..",
+                         "/x\\..\\secret.txt",
+                         "/hello.txt\x01",
+                         "/link",
+                         "/"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         enum flt_lookup l = flt_content_lookup(&env.content, bad[i], &e);
         if (l != FLT_FORBIDDEN)
@@ -118,15 +124,13 @@ static void test_config_all_or_nothing(void **state)
     const char *good = "# content\nfile /big.bin size=8MiB seed=7\n\n"
                        "cut: close after=1MiB nth=1   # the first request only\n"
                        "status 503 header=\"Retry-After: 5\" first=2\n";
-    assert_int_equal(flt_config_load_text("good.faults", good, &rules, &content, 0, err,
-                                          sizeof err),
-                     0);
+    assert_int_equal(
+        flt_config_load_text("good.faults", good, &rules, &content, 0, err, sizeof err), 0);
     assert_int_equal(rules.n, 2);
     assert_int_equal(content.n, 1);
     assert_int_equal(content.v[0].size, 8388608);
     const char *bad = "file /c.bin size=1KiB\nclose after=1\n  stall for=3 weeks\n";
-    assert_int_equal(flt_config_load_text("bad.faults", bad, &rules, &content, 0, err,
-                                          sizeof err),
+    assert_int_equal(flt_config_load_text("bad.faults", bad, &rules, &content, 0, err, sizeof err),
                      -1);
     /* "3" lacks its unit: the column after it is 14 (1-based), the caret under it. */
     assert_non_null(strstr(err, "bad.faults:3:14: for: duration needs a unit"));
@@ -141,9 +145,19 @@ static void test_config_all_or_nothing(void **state)
     assert_int_equal(
         flt_config_load_text("f", "file /x size=1QB\n", &rules, &content, 0, err, sizeof err), -1);
     assert_non_null(strstr(err, "f:1:15:"));
-    assert_int_equal(flt_config_load_text("f", "root /does/not/exist\n", &rules, &content, 0, err,
+    assert_int_equal(
+        flt_config_load_text("f", "root /does/not/exist\n", &rules, &content, 0, err, sizeof err),
+        -1);
+    /* Duplicate names, within the file or against the set, are caught before anything changes. */
+    assert_int_equal(flt_config_load_text("d", "file /d.bin size=1\nx: empty\nx: empty\n", &rules,
+                                          &content, 0, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "d:3:1: a rule named 'x' exists already"));
+    assert_int_equal(flt_config_load_text("d", "cut: empty\n", &rules, &content, 0, err,
                                           sizeof err),
                      -1);
+    assert_int_equal(rules.n, 2);
+    assert_int_equal(content.n, 1);
     assert_int_equal(flt_config_file_flag("/x.bin=1MiB:9", &content, err), 0);
     assert_int_equal(flt_config_file_flag("x.bin=1MiB", &content, err), -1);
     flt_rules_clear(&rules);

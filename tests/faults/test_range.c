@@ -101,7 +101,7 @@ static void test_if_match(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ranges),    cmocka_unit_test(test_unsatisfiable_and_ignored),
+        cmocka_unit_test(test_ranges),      cmocka_unit_test(test_unsatisfiable_and_ignored),
         cmocka_unit_test(test_many_ranges), cmocka_unit_test(test_if_range),
         cmocka_unit_test(test_if_match),
     };

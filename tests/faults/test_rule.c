@@ -32,8 +32,8 @@ static void parse_bad(const char *text, size_t want_col, const char *want_msg)
     assert_int_equal(flt_rule_parse(text, &r, &col, err), -1);
     assert_null(r);
     if (col != want_col || !strstr(err, want_msg))
-        fail_msg("'%s': got col %zu '%s', want col %zu containing '%s'", text, col, err,
-                 want_col, want_msg);
+        fail_msg("'%s': got col %zu '%s', want col %zu containing '%s'", text, col, err, want_col,
+                 want_msg);
 }
 
 static void test_every_example_parses_and_roundtrips(void **state)

@@ -106,8 +106,7 @@ void fltenv_sha256(const void *buf, size_t len, char hex[65])
     to_hex(md, hex);
 }
 
-void fltenv_gen_sha256(uint64_t seed, unsigned version, uint64_t off, uint64_t len,
-                       char hex[65])
+void fltenv_gen_sha256(uint64_t seed, unsigned version, uint64_t off, uint64_t len, char hex[65])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[32];

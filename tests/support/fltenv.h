@@ -45,8 +45,7 @@ void fltenv_rule(struct fltenv *e, const char *text);
 /* Declare a generated entity or fail the test. */
 void fltenv_gen(struct fltenv *e, const char *path, uint64_t size, uint64_t seed);
 /* SHA-256 (hex) of bytes [off, off+len) of a generated entity. */
-void fltenv_gen_sha256(uint64_t seed, unsigned version, uint64_t off, uint64_t len,
-                       char hex[65]);
+void fltenv_gen_sha256(uint64_t seed, unsigned version, uint64_t off, uint64_t len, char hex[65]);
 /* SHA-256 (hex) of a buffer. */
 void fltenv_sha256(const void *buf, size_t len, char hex[65]);
 /* Wait (up to 10 s) until the journal holds n entries whose outcome is not pending. */
@@ -54,20 +53,20 @@ bool fltenv_wait_ended(struct fltenv *e, size_t n);
 
 /* A libcurl download into memory. */
 struct fltenv_fetch {
-    int curl_code;   /* CURLcode */
-    long status;     /* HTTP status or FTP reply */
-    char *body;      /* malloc'd, NUL-terminated, body_len bytes */
+    int curl_code; /* CURLcode */
+    long status;   /* HTTP status or FTP reply */
+    char *body;    /* malloc'd, NUL-terminated, body_len bytes */
     size_t body_len;
     char *headers;   /* response header block(s), NUL-terminated */
     char error[256]; /* CURLOPT_ERRORBUFFER */
 };
 /*
- * Perform h (URL and options set by the test) collecting body and headers into
- * *f. Sets a 20 s overall timeout unless the test set its own. Returns the
- * CURLcode. Release f with fltenv_fetch_release().
+ * Perform h (URL and options set by the test, including its timeout) collecting
+ * body and headers into *f. Returns the CURLcode. Release f with
+ * fltenv_fetch_release().
  */
 int fltenv_perform(void *curl_easy, struct fltenv_fetch *f);
-/* GET url with default options. */
+/* GET url with a 20 s overall timeout. */
 int fltenv_get(const char *url, struct fltenv_fetch *f);
 void fltenv_fetch_release(struct fltenv_fetch *f);
 

@@ -15,10 +15,11 @@ static void test_sizes(void **state)
     struct {
         const char *s;
         uint64_t v;
-    } ok[] = {{"0", 0},           {"4096", 4096},         {"1B", 1},
-              {"64KiB", 65536},   {"8MiB", 8388608},      {"1GiB", 1073741824},
-              {"1.5KiB", 1536},   {"3MB", 3000000},       {"2k", 2000},
-              {"1TiB", 1099511627776ull}};
+    } ok[] = {{"0", 0},          {"4096", 4096},
+              {"1B", 1},         {"64KiB", 65536},
+              {"8MiB", 8388608}, {"1GiB", 1073741824},
+              {"1.5KiB", 1536},  {"3MB", 3000000},
+              {"2k", 2000},      {"1TiB", 1099511627776ull}};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         uint64_t v;
         size_t col;
@@ -138,9 +139,9 @@ static void test_closest(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_size_errors),
-        cmocka_unit_test(test_durations),      cmocka_unit_test(test_rates),
-        cmocka_unit_test(test_prob_and_u64),   cmocka_unit_test(test_format_roundtrip),
+        cmocka_unit_test(test_sizes),        cmocka_unit_test(test_size_errors),
+        cmocka_unit_test(test_durations),    cmocka_unit_test(test_rates),
+        cmocka_unit_test(test_prob_and_u64), cmocka_unit_test(test_format_roundtrip),
         cmocka_unit_test(test_closest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
