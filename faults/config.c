@@ -181,8 +181,8 @@ int flt_config_load_text(const char *name, const char *text, struct flt_rules *r
             for (size_t k = 0; k < i && !dup; k++)
                 dup = v[k].kind == P_RULE && strcmp(v[k].rule->name, v[i].rule->name) == 0;
             if (dup) {
-                snprintf(err, errlen, "%s:%zu:1: a rule named '%s' exists already", name,
-                         v[i].line, v[i].rule->name);
+                snprintf(err, errlen, "%s:%zu:1: a rule named '%s' exists already", name, v[i].line,
+                         v[i].rule->name);
                 goto out;
             }
         }

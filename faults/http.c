@@ -48,7 +48,7 @@
 #include "log.h"
 #include "range.h"
 
-#define BLOCK_SIZE (256 * 1024)
+#define BLOCK_SIZE  (256 * 1024)
 #define HEADERS_MAX (16 * 1024)
 
 struct req;
@@ -95,7 +95,7 @@ struct req {
     bool suspended;
     bool client_gone; /* the client left while we were suspended */
     struct event *timer;
-    struct event *watch; /* the socket, while suspended: has the client left? */
+    struct event *watch;     /* the socket, while suspended: has the client left? */
     struct req *next, *prev; /* in srv->suspended while suspended */
     /* upload */
     bool has_body;
@@ -358,7 +358,8 @@ static struct req *req_new(struct flt_http *s, struct MHD_Connection *c, const c
     guard_arm(s, guard_of(c), false); /* the head is complete */
     snprintf(r->path, sizeof r->path, "%s", url);
     snprintf(r->method, sizeof r->method, "%s", method);
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     r->fd = ci ? ci->connect_fd : -1;
     uint64_t conn = (r->fd >= 0 && (size_t)r->fd < s->conn_cap) ? s->conn_of_fd[r->fd] : 0;
     r->je = flt_journal_open(s->journal, s->proto, conn, xl_clock_now_ms(s->clock));
@@ -374,7 +375,8 @@ static struct req *req_new(struct flt_http *s, struct MHD_Connection *c, const c
     hbuf[0] = tbuf[0] = '\0';
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
     MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &t);
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     r->has_body = (cl && strtoull(cl, NULL, 10) > 0) || te;
@@ -578,8 +580,8 @@ static enum MHD_Result check_auth(struct req *r, bool *ok)
         r->je->length = r->fixed_len;
         flt_journal_unlock(r->srv->journal);
         enum MHD_Result rc = MHD_queue_auth_fail_response2(
-            r->conn, p->auth_realm, "xferlab-opaque", resp, v == MHD_INVALID_NONCE ? MHD_YES : MHD_NO,
-            MHD_DIGEST_ALG_MD5);
+            r->conn, p->auth_realm, "xferlab-opaque", resp,
+            v == MHD_INVALID_NONCE ? MHD_YES : MHD_NO, MHD_DIGEST_ALG_MD5);
         MHD_destroy_response(resp);
         r->answered = true;
         return rc;
@@ -1071,8 +1073,8 @@ static enum MHD_Result last_call(struct req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls)
 {
     struct flt_http *s = cls;
     struct req *r = *req_cls;
@@ -1152,7 +1154,8 @@ static void run_mhd(struct flt_http *s)
     MHD_run(s->mhd);
     MHD_UNSIGNED_LONG_LONG to;
     if (MHD_get_timeout(s->mhd, &to) == MHD_YES) {
-        struct timeval tv = {.tv_sec = (time_t)(to / 1000), .tv_usec = (suseconds_t)(to % 1000) * 1000};
+        struct timeval tv = {.tv_sec = (time_t)(to / 1000),
+                             .tv_usec = (suseconds_t)(to % 1000) * 1000};
         evtimer_add(s->mhd_timer, &tv);
     } else {
         evtimer_del(s->mhd_timer);
@@ -1193,7 +1196,8 @@ static void on_accept(int fd, const struct sockaddr *sa, socklen_t salen, uint64
     run_mhd(s);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd's messages, at debug level. Its format strings are its own. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
     (void)cls;
@@ -1211,8 +1215,7 @@ int flt_http_tls_supported(void)
 
 struct flt_http *flt_http_new(struct event_base *base, const struct flt_http_config *cfg,
                               struct flt_rules *rules, struct flt_content *content,
-                              struct flt_journal *journal, const struct xl_clock *clock,
-                              char *err)
+                              struct flt_journal *journal, const struct xl_clock *clock, char *err)
 {
     struct flt_http *s = calloc(1, sizeof *s);
     if (!s) {

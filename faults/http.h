@@ -22,9 +22,9 @@
 #include "rule.h"
 
 struct flt_http_config {
-    const char *addr;        /* NULL: 127.0.0.1 */
-    uint16_t port;           /* 0: a free port */
-    const char *cert_pem;    /* with key_pem: serve HTTPS */
+    const char *addr;     /* NULL: 127.0.0.1 */
+    uint16_t port;        /* 0: a free port */
+    const char *cert_pem; /* with key_pem: serve HTTPS */
     const char *key_pem;
     unsigned idle_timeout_s; /* 0: 30 s without traffic closes a connection */
     unsigned max_conns;      /* 0: 1024 */
@@ -39,8 +39,7 @@ struct flt_http;
  */
 struct flt_http *flt_http_new(struct event_base *base, const struct flt_http_config *cfg,
                               struct flt_rules *rules, struct flt_content *content,
-                              struct flt_journal *journal, const struct xl_clock *clock,
-                              char *err);
+                              struct flt_journal *journal, const struct xl_clock *clock, char *err);
 /* Close every connection (stalled ones too) and free the server. */
 void flt_http_free(struct flt_http *s);
 uint16_t flt_http_port(const struct flt_http *s);

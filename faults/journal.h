@@ -1,9 +1,9 @@
 /*
  * journal: every request a fault server saw, and how it ended.
  *
- * A server opens an entry when a request (HTTP) or a command (FTP) arrives, fills it in while it answers, and closes it with an outcome.
- * Entries are visible from the moment they open, so a test can see a request
- * that is still stalled. The harness asserts on entries ("the second request
+ * A server opens an entry when a request (HTTP) or a command (FTP) arrives, fills it in while it
+ * answers, and closes it with an outcome. Entries are visible from the moment they open, so a test
+ * can see a request that is still stalled. The harness asserts on entries ("the second request
  * asked Range: bytes=3145728- with If-Range set to the ETag").
  *
  * The journal owns its entries; servers hold a pointer to an open entry and

@@ -654,7 +654,9 @@ void flt_rule_free(struct flt_rule *r)
 /* Append "key=value" with the value quoted when it needs to be. */
 static void put(char *buf, size_t len, size_t *n, const char *key, const char *val)
 {
-    bool quote = *val == '\0' || strpbrk(val, " \t\"\\#") != NULL;
+    bool quote = *val == '\0' || strpbrk(val, "\"\\#") != NULL;
+    for (const char *p = val; *p && !quote; p++)
+        quote = isspace((unsigned char)*p) != 0;
     int w = snprintf(buf + (*n < len ? *n : len), *n < len ? len - *n : 0, " %s=%s", key,
                      quote ? "\"" : "");
     *n += (size_t)w;
@@ -714,9 +716,18 @@ int flt_rule_format(const struct flt_rule *r, char *buf, size_t len)
             snprintf(v, sizeof v, "%llu", (unsigned long long)x);
             break;
         }
-        case FLT_K_PROB:
-            snprintf(v, sizeof v, "%.17g", r->prob);
+        case FLT_K_PROB: {
+            /* The shortest plain decimal that reads back as the same double. */
+            for (int prec = 1; prec <= 40; prec++) {
+                double back;
+                size_t c;
+                char e[XL_ERRLEN];
+                snprintf(v, sizeof v, "%.*f", prec, r->prob);
+                if (xl_parse_prob(v, &back, &c, e) == 0 && back == r->prob)
+                    break;
+            }
             break;
+        }
         case FLT_K_AT:
         case FLT_K_AFTER:
         case FLT_K_RECEIVED:

@@ -13,6 +13,8 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,28 +54,60 @@ static const struct unit bit_rate_units[] = {
     {"Gbit/s", 1e9 / 8},
 };
 
+/*
+ * A number as written: its value correctly rounded (strtod on the validated
+ * digits), and, when it has no fraction and fits, the exact whole number, so
+ * sizes and durations above 2^53 do not drift.
+ */
+struct number {
+    double v;
+    uint64_t whole;
+    bool exact;
+};
+
 /* Parse "digits[.digits]" at s; returns characters consumed (0: none). */
-static size_t parse_number(const char *s, double *out)
+static size_t parse_number(const char *s, struct number *out)
 {
     size_t i = 0;
-    double v = 0;
+    out->whole = 0;
+    out->exact = true;
     while (isdigit((unsigned char)s[i])) {
-        v = v * 10 + (s[i] - '0');
+        unsigned d = (unsigned)(s[i] - '0');
+        if (out->whole > (UINT64_MAX - d) / 10)
+            out->exact = false;
+        else
+            out->whole = out->whole * 10 + d;
         i++;
     }
     if (i == 0)
         return 0;
     if (s[i] == '.' && isdigit((unsigned char)s[i + 1])) {
-        double scale = 0.1;
+        out->exact = false;
         i++;
-        while (isdigit((unsigned char)s[i])) {
-            v += (s[i] - '0') * scale;
-            scale /= 10;
+        while (isdigit((unsigned char)s[i]))
             i++;
-        }
     }
-    *out = v;
+    char buf[64];
+    if (i >= sizeof buf) {
+        out->v = HUGE_VAL; /* far too long: no unit makes it fit */
+        return i;
+    }
+    memcpy(buf, s, i);
+    buf[i] = '\0';
+    out->v = strtod(buf, NULL);
     return i;
+}
+
+/* n times an integral multiplier, exactly, when both allow it. */
+static int exact_product(const struct number *n, double mult, uint64_t *out)
+{
+    if (!n->exact || mult < 1 || mult != floor(mult) || mult > 1.8e19)
+        return -1;
+    uint64_t m = (uint64_t)mult;
+    if (n->whole != 0 && m > UINT64_MAX / n->whole)
+        return -1;
+    *out = n->whole * m;
+    return 0;
 }
 
 static int fail(char *err, size_t *col, size_t at, const char *msg, const char *s)
@@ -106,33 +140,38 @@ static int to_whole(double v, uint64_t *out)
 
 int xl_parse_size(const char *s, uint64_t *out, size_t *col, char *err)
 {
-    double v, mult;
-    size_t n = parse_number(s, &v);
+    struct number num;
+    double mult;
+    size_t n = parse_number(s, &num);
     if (n == 0)
         return fail(err, col, 0, "expected a size such as 4096, 64KiB or 8MiB", s);
     if (lookup(size_units, sizeof size_units / sizeof *size_units, s + n, &mult) < 0)
         return fail(err, col, n, "unknown size unit (B, KiB, MiB, GiB, KB, MB, GB)", s);
-    if (to_whole(v * mult, out) < 0)
+    if (exact_product(&num, mult, out) == 0)
+        return 0;
+    if (to_whole(num.v * mult, out) < 0)
         return fail(err, col, 0, "size is not a whole number of bytes", s);
     return 0;
 }
 
 int xl_parse_duration(const char *s, int64_t *out_ms, size_t *col, char *err)
 {
-    double v, mult;
+    struct number num;
+    double mult;
     uint64_t ms;
     if (strcmp(s, "forever") == 0) {
         *out_ms = XL_FOREVER;
         return 0;
     }
-    size_t n = parse_number(s, &v);
+    size_t n = parse_number(s, &num);
     if (n == 0)
         return fail(err, col, 0, "expected a duration such as 250ms, 30s, 5min or forever", s);
     if (s[n] == '\0')
         return fail(err, col, n, "duration needs a unit (ms, s, min, h, d)", s);
     if (lookup(duration_units, sizeof duration_units / sizeof *duration_units, s + n, &mult) < 0)
         return fail(err, col, n, "unknown duration unit (us, ms, s, min, h, d)", s);
-    if (to_whole(v * mult, &ms) < 0 || ms > (uint64_t)INT64_MAX / 2)
+    if ((exact_product(&num, mult, &ms) < 0 && to_whole(num.v * mult, &ms) < 0) ||
+        ms > (uint64_t)INT64_MAX / 2)
         return fail(err, col, 0, "duration is not a whole number of milliseconds", s);
     *out_ms = (int64_t)ms;
     return 0;
@@ -140,12 +179,13 @@ int xl_parse_duration(const char *s, int64_t *out_ms, size_t *col, char *err)
 
 int xl_parse_rate(const char *s, uint64_t *out, size_t *col, char *err)
 {
-    double v, mult;
-    size_t n = parse_number(s, &v);
+    struct number num;
+    double mult;
+    size_t n = parse_number(s, &num);
     if (n == 0)
         return fail(err, col, 0, "expected a rate such as 100KiB/s or 8Mbit/s", s);
     if (lookup(bit_rate_units, sizeof bit_rate_units / sizeof *bit_rate_units, s + n, &mult) == 0) {
-        if (to_whole(v * mult, out) < 0 || *out == 0)
+        if (to_whole(num.v * mult, out) < 0 || *out == 0)
             return fail(err, col, 0, "rate is not a whole number of bytes per second", s);
         return 0;
     }
@@ -160,7 +200,7 @@ int xl_parse_rate(const char *s, uint64_t *out, size_t *col, char *err)
     unit[ulen] = '\0';
     if (lookup(size_units, sizeof size_units / sizeof *size_units, unit, &mult) < 0)
         return fail(err, col, n, "unknown rate unit (B/s, KiB/s, MiB/s, kbit/s, Mbit/s)", s);
-    if (to_whole(v * mult, out) < 0 || *out == 0)
+    if ((exact_product(&num, mult, out) < 0 && to_whole(num.v * mult, out) < 0) || *out == 0)
         return fail(err, col, 0, "rate is not a whole, positive number of bytes per second", s);
     return 0;
 }
@@ -185,8 +225,9 @@ int xl_parse_u64(const char *s, uint64_t *out, size_t *col, char *err)
 
 int xl_parse_prob(const char *s, double *out, size_t *col, char *err)
 {
-    double v;
-    size_t n = parse_number(s, &v);
+    struct number num;
+    size_t n = parse_number(s, &num);
+    double v = num.v;
     if (n == 0)
         return fail(err, col, 0, "expected a probability such as 0.25 or 25%", s);
     if (s[n] == '%') {
@@ -197,6 +238,8 @@ int xl_parse_prob(const char *s, double *out, size_t *col, char *err)
         return fail(err, col, n, "unexpected character after probability", s);
     if (v > 1)
         return fail(err, col, 0, "probability above 1", s);
+    if (v != 0 && v < 1e-12)
+        return fail(err, col, 0, "probability below 1e-12 (write 0 for never)", s);
     *out = v;
     return 0;
 }

@@ -153,9 +153,8 @@ static void test_config_all_or_nothing(void **state)
                                           &content, 0, err, sizeof err),
                      -1);
     assert_non_null(strstr(err, "d:3:1: a rule named 'x' exists already"));
-    assert_int_equal(flt_config_load_text("d", "cut: empty\n", &rules, &content, 0, err,
-                                          sizeof err),
-                     -1);
+    assert_int_equal(
+        flt_config_load_text("d", "cut: empty\n", &rules, &content, 0, err, sizeof err), -1);
     assert_int_equal(rules.n, 2);
     assert_int_equal(content.n, 1);
     assert_int_equal(flt_config_file_flag("/x.bin=1MiB:9", &content, err), 0);

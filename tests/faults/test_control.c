@@ -792,6 +792,11 @@ static void test_bad_bodies(void **state)
         assert_error(j);
         json_decref(j);
     }
+    /* JSON, but an array: said so, without a made-up line and column */
+    assert_int_equal(call_str(w, "POST", "/files", "[1, 2]", &j), 400);
+    assert_non_null(strstr(jstr(j, "error"), "array"));
+    assert_null(strstr(jstr(j, "error"), "line -1"));
+    json_decref(j);
     /* a body that holds a NUL byte */
     assert_int_equal(call(w, "POST", "/rules", "{\"rule\": \"empty\"}\0x", 19, &j), 400);
     assert_error(j);

@@ -176,30 +176,11 @@ static const char *header_value(const struct fltenv_fetch *f, const char *name, 
     return buf;
 }
 
-static bool wait_ended(struct flt_journal *j, size_t n)
-{
-    for (int i = 0; i < 1000; i++) {
-        size_t ended = 0, count = flt_journal_count(j);
-        for (size_t k = 0; k < count; k++) {
-            struct flt_jentry je;
-            if (flt_journal_get(j, k, &je) == 0) {
-                ended += je.outcome != FLT_OUT_PENDING;
-                flt_jentry_release(&je);
-            }
-        }
-        if (ended >= n)
-            return true;
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    return false;
-}
-
 static struct flt_jentry entry_of(struct flt_journal *j, size_t idx)
 {
     struct flt_jentry e;
     memset(&e, 0, sizeof e);
-    assert_true(wait_ended(j, idx + 1));
+    assert_true(fltenv_wait_journal(j, idx + 1));
     assert_int_equal(flt_journal_get(j, idx, &e), 0);
     return e;
 }
@@ -230,7 +211,7 @@ static void dump_journal(struct flt_journal *j)
  * TEXT_SENT / TEXT_LEN stand for "the whole short body was announced and sent".
  */
 #define TEXT_SENT UINT64_MAX
-#define TEXT_LEN (-2)
+#define TEXT_LEN  (-2)
 
 /* The five fields every test checks, from the journal j at idx. */
 static void assert_entry_in(struct flt_journal *j, size_t idx, int status, uint64_t sent,
@@ -852,7 +833,7 @@ static void test_redirect_loop(void **state)
     assert_int_equal(f.status, 302);
     fltenv_fetch_release(&f);
     /* the first request and five followed redirects */
-    assert_true(wait_ended(&w->env.journal, 6));
+    assert_true(fltenv_wait_journal(&w->env.journal, 6));
     assert_int_equal(flt_journal_count(&w->env.journal), 6);
     for (size_t i = 0; i < 6; i++) {
         assert_entry(w, i, 302, TEXT_SENT, TEXT_LEN, FLT_OUT_COMPLETE, "redirect-1");

@@ -74,6 +74,21 @@ static void test_values(void **state)
     assert_string_equal(r->headers[1], "X-A: \"q\"");
     flt_rule_free(r);
 
+    /* Canonical text of what the fuzzer found drifting: probabilities and blanks. */
+    char text[256];
+    r = parse_ok("empty prob=0.1 seed=3");
+    flt_rule_format(r, text, sizeof text);
+    assert_string_equal(text, "empty prob=0.1 seed=3");
+    flt_rule_free(r);
+    r = parse_ok("empty prob=0.00001");
+    flt_rule_format(r, text, sizeof text);
+    assert_string_equal(text, "empty prob=0.00001");
+    flt_rule_free(r);
+    r = parse_ok("header \"A:\vb\"");
+    flt_rule_format(r, text, sizeof text);
+    assert_string_equal(text, "header header=\"A:\vb\"");
+    flt_rule_free(r);
+
     r = parse_ok("bad-206 shift=-4KiB");
     assert_int_equal(r->shift, -4096);
     flt_rule_free(r);

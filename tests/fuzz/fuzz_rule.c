@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 __attribute__((noreturn)) static void die(const char *what, const char *input, const char *a,
                                           const char *b)
 {
-    fprintf(stderr, "fuzz_rule: %s\n  input:  [%s]\n  first:  [%s]\n  second: [%s]\n", what,
-            input, a ? a : "", b ? b : "");
+    fprintf(stderr, "fuzz_rule: %s\n  input:  [%s]\n  first:  [%s]\n  second: [%s]\n", what, input,
+            a ? a : "", b ? b : "");
     abort();
 }
 
@@ -105,9 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* plan it once against a fixed request, on the protocol it applies to */
     char aerr[XL_ERRLEN];
     unsigned proto = (flt_action_info(r->action)->protocols & FLT_P_HTTP) ? FLT_P_HTTP : FLT_P_FTP;
-    struct flt_request req = {.method = proto == FLT_P_HTTP ? "GET" : "RETR",
-                              .path = "/big.bin",
-                              .conn = 1};
+    struct flt_request req = {
+        .method = proto == FLT_P_HTTP ? "GET" : "RETR", .path = "/big.bin", .conn = 1};
     if (flt_rules_add(&set, r, 0, aerr) < 0) {
         flt_rule_free(r);
         die("a rule cannot be added to an empty set", input, aerr, NULL);

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include <event2/thread.h>
 #include <ftw.h>
+#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +41,28 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
+static void on_loop_started(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    atomic_store((atomic_bool *)arg, true);
+}
+
+/*
+ * Returns once the loop is dispatching: event_base_loopbreak() before that
+ * would be lost, and fltenv_stop() would wait forever.
+ */
 int fltenv_run(struct fltenv *e)
 {
-    if (pthread_create(&e->thread, NULL, loop_main, e) != 0)
+    atomic_bool started = false;
+    if (event_base_once(e->base, -1, EV_TIMEOUT, on_loop_started, &started, NULL) < 0 ||
+        pthread_create(&e->thread, NULL, loop_main, e) != 0)
         return -1;
     e->running = true;
+    while (!atomic_load(&started)) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     return 0;
 }
 
@@ -126,11 +144,16 @@ void fltenv_gen_sha256(uint64_t seed, unsigned version, uint64_t off, uint64_t l
 
 bool fltenv_wait_ended(struct fltenv *e, size_t n)
 {
+    return fltenv_wait_journal(&e->journal, n);
+}
+
+bool fltenv_wait_journal(struct flt_journal *j, size_t n)
+{
     for (int i = 0; i < 1000; i++) {
-        size_t ended = 0, count = flt_journal_count(&e->journal);
+        size_t ended = 0, count = flt_journal_count(j);
         for (size_t k = 0; k < count; k++) {
             struct flt_jentry je;
-            if (flt_journal_get(&e->journal, k, &je) == 0) {
+            if (flt_journal_get(j, k, &je) == 0) {
                 ended += je.outcome != FLT_OUT_PENDING;
                 flt_jentry_release(&je);
             }

@@ -48,7 +48,9 @@ void fltenv_gen(struct fltenv *e, const char *path, uint64_t size, uint64_t seed
 void fltenv_gen_sha256(uint64_t seed, unsigned version, uint64_t off, uint64_t len, char hex[65]);
 /* SHA-256 (hex) of a buffer. */
 void fltenv_sha256(const void *buf, size_t len, char hex[65]);
-/* Wait (up to 10 s) until the journal holds n entries whose outcome is not pending. */
+/* Wait (up to 10 s) until journal j holds n entries whose outcome is not pending. */
+bool fltenv_wait_journal(struct flt_journal *j, size_t n);
+/* The same for the environment's own journal. */
 bool fltenv_wait_ended(struct fltenv *e, size_t n);
 
 /* A libcurl download into memory. */

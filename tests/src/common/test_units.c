@@ -127,6 +127,30 @@ static void test_format_roundtrip(void **state)
     }
 }
 
+/* Found by fuzz_rule: big whole numbers are exact, decimals correctly rounded. */
+static void test_exactness(void **state)
+{
+    (void)state;
+    uint64_t v;
+    int64_t ms;
+    double p;
+    size_t col;
+    char err[XL_ERRLEN];
+    assert_int_equal(xl_parse_size("123456789012345678", &v, &col, err), 0);
+    assert_true(v == 123456789012345678ull);
+    assert_int_equal(xl_parse_size("16383PiB", &v, &col, err), -1);
+    assert_int_equal(xl_parse_size("17179869183GiB", &v, &col, err), 0);
+    assert_true(v == 17179869183ull * 1073741824ull);
+    assert_int_equal(xl_parse_size("17179869184GiB", &v, &col, err), -1); /* 2^64: too large */
+    assert_int_equal(xl_parse_duration("4611686018427387ms", &ms, &col, err), 0);
+    assert_true(ms == 4611686018427387ll);
+    assert_int_equal(xl_parse_prob("0.1", &p, &col, err), 0);
+    assert_true(p == 0.1);
+    assert_int_equal(xl_parse_prob("0.00001", &p, &col, err), 0);
+    assert_true(p == 0.00001);
+    assert_int_equal(xl_parse_prob("0.0000000000001", &p, &col, err), -1);
+}
+
 static void test_closest(void **state)
 {
     (void)state;
@@ -142,7 +166,7 @@ int main(void)
         cmocka_unit_test(test_sizes),        cmocka_unit_test(test_size_errors),
         cmocka_unit_test(test_durations),    cmocka_unit_test(test_rates),
         cmocka_unit_test(test_prob_and_u64), cmocka_unit_test(test_format_roundtrip),
-        cmocka_unit_test(test_closest),
+        cmocka_unit_test(test_closest),      cmocka_unit_test(test_exactness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
