@@ -300,34 +300,28 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- request bookkeeping ------------------------------------------------- */
 
+/*
+ * Request headers ("Name: value\n" each) and the query ("?k=v&k2") are collected
+ * by one MHD iterator into a bounded buffer; `kind` tells which layout.
+ */
 struct hdr_acc {
     char *buf;
     size_t len;
 };
 
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                      const char *value)
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
 {
     struct hdr_acc *a = cls;
-    (void)kind;
     size_t need = strlen(key) + strlen(value ? value : "") + 3;
     if (a->len + need >= HEADERS_MAX)
         return MHD_NO;
-    a->len += (size_t)snprintf(a->buf + a->len, HEADERS_MAX - a->len, "%s: %s\n", key,
-                               value ? value : "");
-    return MHD_YES;
-}
-
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    struct hdr_acc *a = cls;
-    (void)kind;
-    size_t need = strlen(key) + strlen(value ? value : "") + 3;
-    if (a->len + need >= HEADERS_MAX)
-        return MHD_NO;
-    a->len += (size_t)snprintf(a->buf + a->len, HEADERS_MAX - a->len, "%c%s%s%s",
-                               a->len ? '&' : '?', key, value ? "=" : "", value ? value : "");
+    if (kind == MHD_HEADER_KIND)
+        a->len += (size_t)snprintf(a->buf + a->len, HEADERS_MAX - a->len, "%s: %s\n", key,
+                                   value ? value : "");
+    else
+        a->len += (size_t)snprintf(a->buf + a->len, HEADERS_MAX - a->len, "%c%s%s%s",
+                                   a->len ? '&' : '?', key, value ? "=" : "", value ? value : "");
     return MHD_YES;
 }
 
@@ -373,8 +367,8 @@ static struct req *req_new(struct flt_http *s, struct MHD_Connection *c, const c
     char hbuf[HEADERS_MAX], tbuf[HEADERS_MAX];
     struct hdr_acc h = {hbuf, 0}, t = {tbuf, 0};
     hbuf[0] = tbuf[0] = '\0';
-    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &h);
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &t);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect, &h);
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, &t);
     const char *cl =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te =
