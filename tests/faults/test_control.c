@@ -30,47 +30,18 @@ struct world {
     struct flt_control *ctl;
     char base[64]; /* http://127.0.0.1:PORT of the fault server */
     char api[64];  /* http://127.0.0.1:PORT of the control API */
-    atomic_bool loop_up;
 };
-
-static void on_loop_up(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    atomic_store((atomic_bool *)arg, true);
-}
-
-/*
- * Wait until the loop thread runs its loop: event_base_loopbreak() has no
- * effect on a loop that has not started yet, so fltenv_stop() soon after
- * fltenv_run() (a test that only talks to the API) could otherwise wait forever.
- */
-static void wait_loop_up(struct world *w)
-{
-    struct timeval now = {0, 0};
-    assert_int_equal(event_base_once(w->env.base, -1, EV_TIMEOUT, on_loop_up, &w->loop_up, &now),
-                     0);
-    for (int i = 0; i < 2000 && !atomic_load(&w->loop_up); i++) {
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    assert_true(atomic_load(&w->loop_up));
-}
 
 static struct world *world_new(void)
 {
     struct world *w = calloc(1, sizeof *w);
     char err[XL_ERRLEN];
     assert_non_null(w);
-    atomic_init(&w->loop_up, false);
     assert_int_equal(fltenv_init(&w->env), 0);
     fltenv_gen(&w->env, "/small.bin", 1000, 3);
     fltenv_gen(&w->env, "/big.bin", 100000, 7);
     struct flt_http_config hc = {.idle_timeout_s = 10};
-    w->http = flt_http_new(w->env.base, &hc, &w->env.rules, &w->env.content, &w->env.journal,
-                           &w->env.clock, err);
-    if (!w->http)
-        fail_msg("http: %s", err);
+    w->http = fltenv_http(&w->env, &hc);
     w->ctl = flt_control_new(NULL, 0, &w->env.rules, &w->env.content, &w->env.journal,
                              &w->env.clock, err);
     if (!w->ctl)
@@ -79,7 +50,6 @@ static struct world *world_new(void)
     snprintf(w->base, sizeof w->base, "http://127.0.0.1:%u", flt_http_port(w->http));
     snprintf(w->api, sizeof w->api, "http://127.0.0.1:%u", flt_control_port(w->ctl));
     assert_int_equal(fltenv_run(&w->env), 0);
-    wait_loop_up(w);
     return w;
 }
 

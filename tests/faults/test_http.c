@@ -48,19 +48,13 @@ static struct world *world_new(const char *const *rules, bool tls, enum flt_cert
     for (size_t i = 0; rules && rules[i]; i++)
         fltenv_rule(&w->env, rules[i]);
     struct flt_http_config hc = {.idle_timeout_s = 10};
-    w->http = flt_http_new(w->env.base, &hc, &w->env.rules, &w->env.content, &w->env.journal,
-                           &w->env.clock, err);
-    if (!w->http)
-        fail_msg("http: %s", err);
+    w->http = fltenv_http(&w->env, &hc);
     if (tls) {
         if (flt_pki_create(w->env.dir, &w->pki, err) < 0)
             fail_msg("pki: %s", err);
         struct flt_http_config tc = {.cert_pem = flt_pki_cert_pem(w->pki, kind),
                                      .key_pem = flt_pki_key_pem(w->pki, kind)};
-        w->https = flt_http_new(w->env.base, &tc, &w->env.rules, &w->env.content, &w->env.journal,
-                                &w->env.clock, err);
-        if (!w->https)
-            fail_msg("https: %s", err);
+        w->https = fltenv_http(&w->env, &tc);
         snprintf(w->tls_base, sizeof w->tls_base, "https://localhost:%u", flt_http_port(w->https));
     }
     snprintf(w->base, sizeof w->base, "http://127.0.0.1:%u", flt_http_port(w->http));

@@ -43,15 +43,11 @@ struct world {
 static struct world *world_new(unsigned idle_timeout_s)
 {
     struct world *w = calloc(1, sizeof *w);
-    char err[XL_ERRLEN];
     assert_non_null(w);
     assert_int_equal(fltenv_init(&w->env), 0);
     fltenv_gen(&w->env, "/big.bin", SIZE, SEED);
     struct flt_http_config hc = {.idle_timeout_s = idle_timeout_s};
-    w->http = flt_http_new(w->env.base, &hc, &w->env.rules, &w->env.content, &w->env.journal,
-                           &w->env.clock, err);
-    if (!w->http)
-        fail_msg("http: %s", err);
+    w->http = fltenv_http(&w->env, &hc);
     w->port = flt_http_port(w->http);
     snprintf(w->url, sizeof w->url, "http://127.0.0.1:%u/big.bin", w->port);
     assert_int_equal(fltenv_run(&w->env), 0);

@@ -33,16 +33,12 @@ struct world {
 static struct world *world_new(const char *const *rules)
 {
     struct world *w = calloc(1, sizeof *w);
-    char err[XL_ERRLEN];
     assert_non_null(w);
     assert_int_equal(fltenv_init(&w->env), 0);
     for (size_t i = 0; rules && rules[i]; i++)
         fltenv_rule(&w->env, rules[i]);
     struct flt_http_config hc = {.idle_timeout_s = 10};
-    w->http = flt_http_new(w->env.base, &hc, &w->env.rules, &w->env.content, &w->env.journal,
-                           &w->env.clock, err);
-    if (!w->http)
-        fail_msg("http: %s", err);
+    w->http = fltenv_http(&w->env, &hc);
     snprintf(w->base, sizeof w->base, "http://127.0.0.1:%u", flt_http_port(w->http));
     snprintf(w->url, sizeof w->url, "%s/up.bin", w->base);
     assert_int_equal(fltenv_run(&w->env), 0);

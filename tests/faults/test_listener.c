@@ -40,7 +40,6 @@ struct world {
     struct flt_listener *l;
     struct seen seen;
     uint16_t port;
-    atomic_bool loop_up;
 };
 
 static void on_accept(int fd, const struct sockaddr *sa, socklen_t salen, uint64_t conn, void *arg)
@@ -70,28 +69,6 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static void on_loop_up(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    atomic_store((atomic_bool *)arg, true);
-}
-
-/*
- * Wait until the loop thread runs its loop: event_base_loopbreak() has no
- * effect on a loop that has not started yet, so fltenv_stop() right after
- * fltenv_run() could otherwise wait forever on a loaded machine.
- */
-static void wait_loop_up(struct world *w)
-{
-    struct timeval now = {0, 0};
-    assert_int_equal(event_base_once(w->env.base, -1, EV_TIMEOUT, on_loop_up, &w->loop_up, &now),
-                     0);
-    for (int i = 0; i < 2000 && !atomic_load(&w->loop_up); i++)
-        sleep_ms(5);
-    assert_true(atomic_load(&w->loop_up));
-}
-
 /*
  * A listener on 127.0.0.1 with rules already in force, its loop running. Its
  * port lies below the ephemeral range: while it is refusing, no other socket
@@ -104,7 +81,6 @@ static struct world *world_new(const char *const *rules)
     char err[XL_ERRLEN] = "";
     assert_non_null(w);
     pthread_mutex_init(&w->seen.lock, NULL);
-    atomic_init(&w->loop_up, false);
     assert_int_equal(fltenv_init(&w->env), 0);
     for (size_t i = 0; rules && rules[i]; i++)
         fltenv_rule(&w->env, rules[i]);
@@ -126,7 +102,6 @@ static struct world *world_new(const char *const *rules)
     w->port = flt_listener_port(w->l);
     assert_true(w->port != 0);
     assert_int_equal(fltenv_run(&w->env), 0);
-    wait_loop_up(w);
     return w;
 }
 

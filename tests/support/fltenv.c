@@ -1,5 +1,6 @@
 /* fltenv: the event loop thread, a temporary directory and hashing helpers for tests. */
 #include "fltenv.h"
+#include "http.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,6 +95,16 @@ void fltenv_free(struct fltenv *e)
     if (e->dir[0])
         nftw(e->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     e->base = NULL;
+}
+
+struct flt_http *fltenv_http(struct fltenv *e, const struct flt_http_config *cfg)
+{
+    char err[XL_ERRLEN];
+    struct flt_http *s =
+        flt_http_new(e->base, cfg, &e->rules, &e->content, &e->journal, &e->clock, err);
+    if (!s)
+        fail_msg("%s server: %s", cfg->cert_pem ? "https" : "http", err);
+    return s;
 }
 
 void fltenv_rule(struct fltenv *e, const char *text)

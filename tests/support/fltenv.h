@@ -40,6 +40,10 @@ int fltenv_run(struct fltenv *e);
 void fltenv_stop(struct fltenv *e);
 /* Release everything fltenv_init made and remove dir with its contents. */
 void fltenv_free(struct fltenv *e);
+struct flt_http;
+struct flt_http_config;
+/* An HTTP(S) server on e's rules, content, journal and clock, or fail the test. Caller frees. */
+struct flt_http *fltenv_http(struct fltenv *e, const struct flt_http_config *cfg);
 /* Add a rule or fail the test with the parser's message. */
 void fltenv_rule(struct fltenv *e, const char *text);
 /* Declare a generated entity or fail the test. */
