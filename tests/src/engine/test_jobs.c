@@ -484,6 +484,30 @@ static void test_inactivity(void **state)
     engenv_free(&t);
 }
 
+/* A store the engine cannot trust is refused with a message and left as it was. */
+static void test_bad_store_refused(void **state)
+{
+    (void)state;
+    struct engenv t;
+    engenv_init(&t, SCALE, false);
+    FILE *fp = fopen(t.store, "wb");
+    assert_non_null(fp);
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 7919) & 0xff, fp);
+    fclose(fp);
+    char before[65], after[65], err[512] = "";
+    assert_true(engenv_file_sha256(t.store, before));
+    struct xfer_engine *e = NULL;
+    xfer_hr hr = xfer_engine_open(&t.cfg, &e, err, sizeof err);
+    assert_true(XFER_FAILED(hr));
+    assert_null(e);
+    assert_non_null(strstr(err, t.store));
+    assert_non_null(strstr(err, "corrupt"));
+    assert_true(engenv_file_sha256(t.store, after));
+    assert_string_equal(before, after);
+    engenv_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_max_download_time),
         cmocka_unit_test(test_response_timeout),
         cmocka_unit_test(test_inactivity),
+        cmocka_unit_test(test_bad_store_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
