@@ -498,6 +498,11 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
         curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &f->status);
         if (f->status >= 100 && f->status < 200)
             return len; /* interim response */
+        /* With credentials, a 401 (407) is curl's cue to authenticate and ask
+         * again; only a final one is an error (request_complete). */
+        if ((f->status == 401 && f->job->server_creds.scheme) ||
+            (f->status == 407 && f->job->proxy_creds.scheme))
+            return len;
         enum verdict v = check_response(f);
         if (v != V_GO)
             return CURL_WRITEFUNC_ERROR;
@@ -836,6 +841,12 @@ static bool request_complete(struct fetch *f)
     struct jfile *jf = cur(f);
     if (f->ftp && !f->headers_done) { /* an empty FTP file: no body callback */
         if (check_ftp(f) != V_GO)
+            return false;
+        accepted(f);
+    } else if (!f->headers_done) {
+        /* The last response was one we let pass (a 401 curl could not answer). */
+        curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &f->status);
+        if (check_response(f) != V_GO)
             return false;
         accepted(f);
     }

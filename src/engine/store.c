@@ -49,7 +49,10 @@
  *      statement that does not prepare means the tables are not ours.
  * A store with user_version 0 and no tables at all is new: a first start
  * that was killed after journal_mode=WAL wrote the header but before the
- * schema committed leaves exactly that, and it must open.
+ * schema committed leaves exactly that, and it must open. So is an empty
+ * file, unless a non-empty -wal lies beside it: SQLite deletes the -wal of a
+ * zero-length database on open, even on a read-only connection, so that case
+ * is refused as corrupt before SQLite sees it.
  *
  * A write. store_save_job and store_save_progress run BEGIN IMMEDIATE,
  * their INSERTs and UPDATEs, COMMIT. Row ids assigned by the inserts are kept
@@ -256,10 +259,13 @@ static const char *const TABLES[] = {"meta", "jobs", "files", "ranges", "history
 #define AS_ENUM(id, name, sep) id,
 #define AS_NAME(id, name, sep) sep #name
 #define AS_PARAM(id, name, sep) sep "?"
+#define AS_STR(id, name, sep) #name,
 
 /* Column numbers of the SELECTs, and parameter numbers of the INSERTs (id unbound there). */
 enum job_col { JC_ID, JOB_COLUMNS(AS_ENUM) JC_COUNT };
 enum file_col { FC_ID, FC_JOB_ID, FC_IDX, FILE_COLUMNS(AS_ENUM) FC_COUNT };
+static const char *const JOB_COL_NAME[JC_COUNT] = {"id", JOB_COLUMNS(AS_STR)};
+static const char *const FILE_COL_NAME[FC_COUNT] = {"id", "job_id", "idx", FILE_COLUMNS(AS_STR)};
 
 static const enum job_col JOB_PROGRESS[] = {JOB_PROGRESS_COLUMNS(AS_ENUM)};
 static const enum file_col FILE_PROGRESS[] = {FILE_PROGRESS_COLUMNS(AS_ENUM)};
@@ -505,9 +511,19 @@ static bool exists_with_suffix(const char *path, const char *suffix)
 {
     char side[4096];
     if ((size_t)snprintf(side, sizeof side, "%s%s", path, suffix) >= sizeof side)
-        return false;
+        return true; /* cannot tell: assume it is there (no immutable=1) */
     struct stat st;
     return lstat(side, &st) == 0;
+}
+
+/* Whether path-wal exists and is not empty. */
+static bool wal_has_content(const char *path)
+{
+    char wal[4096];
+    struct stat st;
+    if ((size_t)snprintf(wal, sizeof wal, "%s-wal", path) >= sizeof wal)
+        return false;
+    return stat(wal, &st) == 0 && st.st_size > 0;
 }
 
 /* "file:" URI for path with query appended; the caller frees it. */
@@ -704,6 +720,14 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
     }
     if (st.st_size > 0 && check_existing(path, err, errlen) != 0)
         goto fail;
+    if (st.st_size == 0 && wal_has_content(path)) {
+        /* SQLite would delete that -wal (even read-only): it is all that is left of a store. */
+        msg(err, errlen,
+            "%s: corrupt store (empty database file beside a non-empty -wal); refusing to open it "
+            "— move it and its -wal aside to start afresh",
+            path);
+        goto fail;
+    }
 
     if (!(s = calloc(1, sizeof *s)) || !(s->path = strdup(path))) {
         msg(err, errlen, "%s: out of memory", path);
@@ -1330,7 +1354,7 @@ static int load_job_col(sqlite3_stmt *st, struct job *j, enum job_col col, char 
         break;
     }
 bad:
-    msg(err, errlen, "job %lld: bad value in column %d of jobs", (long long)j->id, i);
+    msg(err, errlen, "job %lld: bad %s in the store", (long long)j->id, JOB_COL_NAME[i]);
     return -1;
 }
 
@@ -1381,7 +1405,7 @@ static int load_file_col(sqlite3_stmt *st, struct jfile *f, enum file_col col, c
     case FC_COUNT:
         break;
     }
-    msg(err, errlen, "file %lld: bad value in column %d of files", (long long)f->id, i);
+    msg(err, errlen, "file %lld: bad %s in the store", (long long)f->id, FILE_COL_NAME[i]);
     return -1;
 }
 
@@ -1393,7 +1417,7 @@ static int step_row(struct store *s, sqlite3_stmt *st, char *err, size_t errlen)
         return 1;
     if (rc == SQLITE_DONE)
         return 0;
-    msg(err, errlen, "%s: load: %s", s->path, sqlite3_errmsg(s->db));
+    msg(err, errlen, "%s", sqlite3_errmsg(s->db));
     return -1;
 }
 
@@ -1514,8 +1538,8 @@ int store_load(struct store *s, struct job ***jobs, size_t *n, char *err, size_t
     *jobs = NULL;
     *n = 0;
     /* One read snapshot across the four SELECTs. */
-    if (step_done(s, S_BEGIN, "load") != 0) {
-        msg(err, errlen, "%s", s->errmsg);
+    if (step_done(s, S_BEGIN, "begin") != 0) {
+        msg(err, errlen, "%s: cannot load the store (%s)", s->path, s->errmsg);
         return -1;
     }
     while ((r = step_row(s, st, why, sizeof why)) == 1) {
@@ -1566,7 +1590,7 @@ fail:
         job_free(arr[i]);
     free(arr);
     free(rbuf);
-    SET_ERR(s, "%s", why);
-    msg(err, errlen, "%s", why);
+    SET_ERR(s, "%s: cannot load the store (%s)", s->path, why);
+    msg(err, errlen, "%s", s->errmsg);
     return -1;
 }

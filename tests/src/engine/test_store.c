@@ -2,9 +2,10 @@
  * Tests for src/engine/store.c: every persisted field round-trips, the update
  * and checkpoint paths write what they should and nothing else, deletes
  * cascade, the clock persists, stores that are not ours (newer, corrupt,
- * truncated, another application's) are refused and left byte-for-byte
- * unchanged, a SIGKILL at random instants never loses a reported commit or
- * tears a state change from its history, and a 10,000-job store loads.
+ * truncated, scribbled, another application's) are refused and left
+ * byte-for-byte unchanged, a row the load cannot trust fails the load, a
+ * SIGKILL at random instants never loses a reported commit or tears a state
+ * change from its history, and a 10,000-job store loads.
  *
  * Each test works in a private mkdtemp directory under /tmp that its teardown
  * removes. Raw sqlite3 handles inspect and tamper with the files directly.
@@ -898,6 +899,16 @@ static void test_empty_file_is_new(void **state)
     store_close(s);
     job_free(j);
 
+    /* An empty file beside a non-empty -wal: SQLite would delete the -wal, so refuse. */
+    char p1[160], w1[170];
+    snprintf(p1, sizeof p1, "%s/lost.db", fx->dir);
+    snprintf(w1, sizeof w1, "%s-wal", p1);
+    spit(p1, "", 0);
+    spit(w1, "not empty", 9);
+    assert_refused(p1, "corrupt store", "-wal", NULL);
+    assert_unchanged(w1, (const unsigned char *)"not empty", 9);
+    assert_unchanged(p1, (const unsigned char *)"", 0);
+
     /* A first start killed after journal_mode=WAL wrote page 1 but before the schema. */
     char p2[160];
     snprintf(p2, sizeof p2, "%s/half.db", fx->dir);
@@ -966,6 +977,47 @@ static void test_foreign_db_refused(void **state)
     raw_exec(raw, "DROP TABLE history");
     sqlite3_close(raw);
     assert_refused(p4, "not an xferlab store", "no table 'history'", NULL);
+}
+
+/* A row the load cannot trust fails the whole load, frees what it built (ASan checks) and says why.
+ */
+static void test_load_rejects_bad_rows(void **state)
+{
+    struct fx *fx = *state;
+    make_store(fx->path, 3);
+    struct {
+        const char *tamper, *undo, *want;
+    } cases[] = {
+        {"UPDATE jobs SET state = 17 WHERE id = 3", "UPDATE jobs SET state = 5 WHERE id = 3",
+         "job 3: bad state"},
+        {"UPDATE files SET ck_digest = x'00' WHERE id = 5",
+         "UPDATE files SET ck_digest = zeroblob(32) WHERE id = 5", "bad ck_digest"},
+        {"DELETE FROM history WHERE job_id = 2 AND seq = 2", NULL, "job 2: bad history row 2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sqlite3 *raw = raw_open(fx->path);
+        raw_exec(raw, "PRAGMA ignore_check_constraints = ON");
+        raw_exec(raw, cases[i].tamper);
+        sqlite3_close(raw);
+        struct store *s = open_ok(fx->path);
+        struct job **jobs = (struct job **)&jobs;
+        size_t n = 99;
+        char err[ERRLEN] = "";
+        assert_int_equal(store_load(s, &jobs, &n, err, sizeof err), -1);
+        print_message("load refused: %s\n", err);
+        assert_non_null(strstr(err, fx->path));
+        assert_null(jobs);
+        assert_int_equal(n, 0);
+        if (!strstr(err, cases[i].want))
+            fail_msg("'%s' not in: %s", cases[i].want, err);
+        assert_non_null(strstr(store_errmsg(s), cases[i].want));
+        store_close(s);
+        if (cases[i].undo) {
+            raw = raw_open(fx->path);
+            raw_exec(raw, cases[i].undo);
+            sqlite3_close(raw);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ crash safety */
@@ -1362,6 +1414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_twice_and_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_save_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_cascades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_rejects_bad_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
