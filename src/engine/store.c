@@ -83,6 +83,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -329,6 +330,7 @@ static const char *const SQL[S_COUNT] = {
 /* clang-format on */
 
 struct store {
+    int lock_fd; /* holds flock(LOCK_EX) on the store file: one engine per store */
     sqlite3 *db;
     char *path;
     sqlite3_stmt *st[S_COUNT];
@@ -713,6 +715,18 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 
     if ((created = create_empty(path, err, errlen)) < 0)
         return -1;
+    /* One engine per store: a second xferd on the same state directory would run
+     * every job twice. flock is apart from SQLite's fcntl locks; the descriptor
+     * stays open until store_close, after SQLite's own are closed. */
+    int lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        msg(err, errlen, "%s: %s", path,
+            e == EWOULDBLOCK ? "the store is in use by another engine" : strerror(e));
+        if (lock_fd >= 0)
+            close(lock_fd);
+        return -1;
+    }
     struct stat st;
     if (stat(path, &st) != 0) {
         msg(err, errlen, "%s: cannot open store (%s)", path, strerror(errno));
@@ -729,7 +743,13 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
         goto fail;
     }
 
-    if (!(s = calloc(1, sizeof *s)) || !(s->path = strdup(path))) {
+    if (!(s = calloc(1, sizeof *s))) {
+        msg(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    s->lock_fd = lock_fd;
+    lock_fd = -1;
+    if (!(s->path = strdup(path))) {
         msg(err, errlen, "%s: out of memory", path);
         goto fail;
     }
@@ -795,6 +815,8 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
     return 0;
 
 fail:
+    if (lock_fd >= 0)
+        close(lock_fd);
     store_close(s);
     /* An empty file this call created goes again (SQLite removed its -wal on close). */
     if (created > 0 && stat(path, &st) == 0 && st.st_size == 0)
@@ -810,6 +832,8 @@ void store_close(struct store *s)
         sqlite3_finalize(s->st[i]);
     /* The last connection checkpoints the WAL into the file and deletes it. */
     sqlite3_close(s->db);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
     free(s->path);
     free(s);
 }

@@ -763,6 +763,22 @@ static void test_clock(void **state)
     assert_int_equal(count_in(fx->path, "SELECT count(*) FROM meta"), 1);
 }
 
+/* One engine per store: a second open of the same file is refused until the first closes. */
+static void test_one_engine_per_store(void **state)
+{
+    struct fx *fx = *state;
+    struct store *s = open_ok(fx->path);
+    struct store *again = NULL;
+    char err[512] = "";
+    assert_int_equal(store_open(fx->path, &again, err, sizeof err), -1);
+    assert_null(again);
+    assert_non_null(strstr(err, fx->path));
+    assert_non_null(strstr(err, "in use"));
+    store_close(s);
+    s = open_ok(fx->path);
+    store_close(s);
+}
+
 /* ------------------------------------------------------------------ refusals */
 
 static void make_store(const char *path, int njobs)
@@ -1416,6 +1432,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_rejects_bad_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_engine_per_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
