@@ -278,6 +278,17 @@ static enum verdict check_ranges(struct fetch *f, curl_off_t clen)
                               "range %zu (offset %" PRIu64 ") lies beyond the end of %s",
                               f->range_idx, jf->ranges[f->range_idx].offset, jf->url),
                V_FAIL;
+    /* Record this response's validators (the next range's If-Range). A new
+     * version of the entity between two ranges restarts the file (semantics.md
+     * §1.8), whether the server says so with a 200 to the If-Range or with a
+     * 206 of the new version; its size is learned again. */
+    if (validators_changed(f)) {
+        record_failure(f, V_RESTART_REQUEST, XE_REMOTE_FILE_CHANGED,
+                       "%s changed between two of its ranges", jf->url);
+        restart_file(f, true);
+        jf->remote_size = XFER_SIZE_UNKNOWN;
+        return V_RESTART_REQUEST;
+    }
     if (f->status == 200) {
         record_failure(f, V_FAIL, XE_INSUFFICIENT_RANGE_SUPPORT,
                        "%s answered a range request with the whole entity (200)", jf->url);
@@ -374,6 +385,7 @@ static enum verdict check_whole(struct fetch *f, curl_off_t clen)
             }
             f->req_start = 0;
             f->ranged = false;
+            validators_changed(f); /* the reset dropped them: keep this version's */
         }
     } else if (f->status == 206) {
         record_failure(f, V_FAIL, XE_INVALID_SERVER_RESPONSE,
@@ -399,6 +411,26 @@ static enum verdict check_whole(struct fetch *f, curl_off_t clen)
     return V_GO;
 }
 
+/* The final status f->status is not a usable answer: fail with its row (decisions.md). */
+static enum verdict fail_status(struct fetch *f)
+{
+    enum xe_id id = xe_classify_http(f->status);
+    record_failure(f, V_FAIL, id, "%s: HTTP %ld", cur(f)->url, f->status);
+    f->fail_hr = xe_http_hr(f->status);
+    f->fail_transient = xe_http_transient(f->status);
+    curl_off_t ra = 0;
+    if (curl_easy_getinfo(f->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
+        f->retry_after_ms = (int64_t)ra * 1000;
+    return V_FAIL;
+}
+
+/* Statuses whose body is the entity: semantics.md §3.3 (200, 203, 206; 201 and
+ * 202 downloaded like 200). 204 and 205 have no entity; other 2xx are not valid. */
+static bool entity_status(long status)
+{
+    return (status >= 200 && status <= 203) || status == 206;
+}
+
 static enum verdict check_response(struct fetch *f)
 {
     struct jfile *jf = cur(f);
@@ -412,19 +444,9 @@ static enum verdict check_response(struct fetch *f)
         return V_FAIL;
     }
     if (f->status >= 300 && f->status < 400)
-        return V_GO; /* curl follows it; the next headers decide */
-    if (f->status < 200 || f->status >= 300) {
-        if (!(f->status == 416 && f->ranged)) {
-            enum xe_id id = xe_classify_http(f->status);
-            record_failure(f, V_FAIL, id, "%s: HTTP %ld", jf->url, f->status);
-            f->fail_hr = xe_http_hr(f->status);
-            f->fail_transient = xe_http_transient(f->status);
-            curl_off_t ra = 0;
-            if (curl_easy_getinfo(f->easy, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-                f->retry_after_ms = (int64_t)ra * 1000;
-            return V_FAIL;
-        }
-    }
+        return V_GO; /* curl follows it; the next headers decide (request_complete) */
+    if (!entity_status(f->status) && !(f->status == 416 && f->ranged))
+        return fail_status(f);
     if (version == CURL_HTTP_VERSION_1_0) {
         record_failure(f, V_FAIL, XE_INSUFFICIENT_HTTP_SUPPORT,
                        "%s answered with HTTP/1.0; HTTP/1.1 is required", jf->url);
@@ -839,6 +861,13 @@ static void file_complete(struct fetch *f)
 static bool request_complete(struct fetch *f)
 {
     struct jfile *jf = cur(f);
+    if (!f->ftp && !f->headers_done) {
+        /* The final response was never accepted: a 3xx curl did not follow
+         * (no Location). Without this its body was dropped and the file
+         * "completed" empty. */
+        fail_status(f);
+        return false;
+    }
     if (f->ftp && !f->headers_done) { /* an empty FTP file: no body callback */
         if (check_ftp(f) != V_GO)
             return false;
