@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <openssl/x509_vfy.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -389,9 +390,9 @@ static const struct code_row verify_results[] = {
     {X509_V_ERR_HOSTNAME_MISMATCH, XE_CERT_CN_INVALID},
 };
 
-/* libcurl's own host-name check (verify result X509_V_OK): "SSL: no alternative
- * certificate subject name matches ...", "SSL: certificate subject name '...'
- * does not match ...". */
+/* libcurl's own host-name check (verify result X509_V_OK, or 1 with libcurl
+ * 7.88): "SSL: no alternative certificate subject name matches ...", "SSL:
+ * certificate subject name '...' does not match ...". */
 static const char *const host_mismatch_texts[] = {"subject name", "does not match"};
 /* A handshake cut by the peer or the network (OpenSSL 3 with libcurl 7.88). */
 static const char *const tls_reset_texts[] = {"SSL_ERROR_SYSCALL", "reset by peer",
@@ -412,6 +413,7 @@ enum curl_how {
     CR_HTTP_STATUS,  /* xe_classify_http(http_status), or .row without one */
     CR_VERIFY,       /* verify_results[ssl_verify]; libcurl's host-name check; else .row */
     CR_PROXY,        /* proxy_replies[proxy_error], else .row */
+    CR_FTP_421,      /* the FTP reply 421, which libcurl reports as a timeout: FTP_TRANSIENT */
 };
 
 struct curl_rule {
@@ -449,7 +451,9 @@ static const struct curl_rule curl_rules[CURL_LAST] = {
     ROW(UPLOAD_FAILED, FTP_TRANSIENT),
     BY(READ_ERROR, CR_LOCAL_ERRNO, FILE_IO),
     ROW(OUT_OF_MEMORY, E_OUTOFMEMORY),
-    ROW(OPERATION_TIMEDOUT, TIMEOUT),
+    /* libcurl turns any FTP 421 ("service not available, closing") into a timeout;
+     * an HTTP 421 is a whole response the engine classifies by its status. */
+    BY(OPERATION_TIMEDOUT, CR_FTP_421, TIMEOUT),
     ROW(FTP_PORT_FAILED, FTP_TRANSIENT),
     ROW(FTP_COULDNT_USE_REST, INSUFFICIENT_RANGE_SUPPORT),
     ROW(RANGE_ERROR, INSUFFICIENT_RANGE_SUPPORT),
@@ -533,12 +537,54 @@ enum xe_id xe_classify_curl(const struct xe_curl_failure *f)
         return f->os_errno ? xe_classify_errno((int)f->os_errno) : r->row;
     case CR_HTTP_STATUS:
         return f->http_status > 0 ? xe_classify_http(f->http_status) : r->row;
-    case CR_VERIFY:
-        if (f->ssl_verify != X509_V_OK)
-            return LOOKUP(verify_results, f->ssl_verify, r->row);
+    case CR_VERIFY: {
+        /* libcurl 7.88's own host-name check leaves verify result 1 (not
+         * X509_V_OK), so an unlisted result still goes on to the text. */
+        enum xe_id id = LOOKUP(verify_results, f->ssl_verify, XE_COUNT);
+        if (id != XE_COUNT)
+            return id;
         return MENTIONS(f->errbuf, host_mismatch_texts) ? XE_CERT_CN_INVALID : r->row;
+    }
     case CR_PROXY:
         return LOOKUP(proxy_replies, f->proxy_error, r->row);
+    case CR_FTP_421:
+        return f->http_status == 421 ? XE_FTP_TRANSIENT : r->row;
     }
     return XE_TRANSPORT_INTERNAL;
+}
+
+/* ------------------------------------------------------------------- queries */
+
+size_t xfer_error_query(const char *q, const struct xfer_error_row **out, size_t max)
+{
+    if (!q || !*q)
+        return 0;
+    const struct xfer_error_row *row = xfer_error_by_name(q);
+    if (row) {
+        if (max > 0)
+            out[0] = row;
+        return 1;
+    }
+    char *end;
+    errno = 0;
+    long long v = strtoll(q, &end, 0);
+    if (errno == 0 && *end == '\0' && end != q) {
+        if (v >= INT32_MIN && v <= (long long)UINT32_MAX) {
+            row = xfer_error_find((xfer_hr)(uint32_t)v);
+            if (row && max > 0)
+                out[0] = row;
+            return row ? 1 : 0;
+        }
+        return 0;
+    }
+    /* A WebView2 interrupt reason by name: every row that produces it. */
+    size_t n = 0;
+    for (unsigned i = 0; i < XE_COUNT; i++) {
+        if (rows[i].interrupt_name && strcasecmp(rows[i].interrupt_name, q) == 0) {
+            if (n < max)
+                out[n] = &rows[i];
+            n++;
+        }
+    }
+    return n;
 }

@@ -14,6 +14,7 @@ static void usage(FILE *f)
                "commands:\n"
                "  serve       run the fault-injecting HTTP(S) and FTP servers\n"
                "  self-check  start the servers on free ports and check them with libcurl\n"
+               "  explain     what an error code means (the engine's error table)\n"
                "  version     print the version\n\n"
                "'xferlab <command> --help' tells more.\n");
 }
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
         return xl_cmd_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "self-check") == 0)
         return xl_cmd_selfcheck(argc - 1, argv + 1);
+    if (strcmp(cmd, "explain") == 0)
+        return xl_cmd_explain(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("xferlab %s\n", XFERLAB_VERSION);
         return 0;

@@ -109,6 +109,13 @@ struct xfer_error_row {
 const struct xfer_error_row *xfer_error_find(xfer_hr hr);
 /* The row named name (case-insensitive), or NULL. */
 const struct xfer_error_row *xfer_error_by_name(const char *name);
+/*
+ * The rows a user's words name: a symbolic name ("BG_E_NETWORK_DISCONNECTED"),
+ * an HRESULT in hex or decimal ("0x80200010"), or a WebView2 interrupt reason
+ * ("NetworkDisconnected": every row that produces it). Fills up to max rows
+ * and returns how many match.
+ */
+size_t xfer_error_query(const char *q, const struct xfer_error_row **out, size_t max);
 /* The whole table, *n rows. */
 const struct xfer_error_row *xfer_error_table(size_t *n);
 /* The name of a WebView2 interrupt reason 0..29 ("NetworkDisconnected"), or NULL. */
