@@ -84,21 +84,28 @@ void eng_kick(struct xfer_engine *e)
         event_active(e->kick, 0, 0);
 }
 
-static void record(struct xfer_engine *e, struct job *j, enum xfer_state old, enum xfer_state to,
-                   const char *cause, xfer_hr hr)
+/* Append a transition to the job's history (the store gets it with the next save). */
+static struct xfer_transition record(struct xfer_engine *e, struct job *j, enum xfer_state old,
+                                     enum xfer_state to, const char *cause, xfer_hr hr)
 {
     struct xfer_transition t = {.time_ms = eng_now(e), .old_state = old, .new_state = to, .hr = hr};
     snprintf(t.cause, sizeof t.cause, "%s", cause);
     if (job_hist_append(j, &t) != 0)
         xl_log(XL_LOG_ERROR, "engine", "out of memory recording a transition");
+    return t;
+}
+
+/* Tell the listener about a transition, once it is in the store. */
+static void announce(struct xfer_engine *e, const struct job *j, const struct xfer_transition *t)
+{
     struct xfer_event ev = {.type = XFER_EV_STATE,
                             .job = j->guid,
                             .owner = j->owner,
-                            .time_ms = t.time_ms,
-                            .old_state = old,
-                            .new_state = to,
-                            .cause_hr = hr,
-                            .cause = cause,
+                            .time_ms = t->time_ms,
+                            .old_state = t->old_state,
+                            .new_state = t->new_state,
+                            .cause_hr = t->hr,
+                            .cause = t->cause,
                             .file = -1};
     eng_emit(e, &ev);
 }
@@ -130,8 +137,9 @@ void eng_set_state(struct xfer_engine *e, struct job *j, enum xfer_state to, enu
         if (j->id && store_delete_job(e->store, j->id) != 0)
             xl_log(XL_LOG_ERROR, "engine", "cannot delete job: %s", store_errmsg(e->store));
     }
-    record(e, j, old, to, st_trigger_name(cause), hr);
+    struct xfer_transition t = record(e, j, old, to, st_trigger_name(cause), hr);
     eng_save(e, j);
+    announce(e, j, &t); /* after the save: a listener never sees a state the store lacks */
     eng_kick(e);
 }
 
@@ -256,6 +264,42 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/*
+ * The GUID index, so that a call on a job does not walk the list (enumerating
+ * 10,000 jobs with xfer_job_info each was quadratic: 0.5 s). Open addressing
+ * with linear probing; GUIDs are random, so their first bytes are the hash.
+ * Rebuilt when it must grow and after eng_reap frees jobs (no deletions in
+ * place). Without it (out of memory) find() walks the list.
+ */
+static size_t index_slot(const struct xfer_engine *e, const xfer_guid *g)
+{
+    uint64_t h;
+    memcpy(&h, g->b, sizeof h);
+    return (size_t)((h * 0x9E3779B97F4A7C15ull) >> 17) & (e->index_cap - 1);
+}
+
+static void index_put(struct xfer_engine *e, struct job *j)
+{
+    size_t i = index_slot(e, &j->guid);
+    while (e->index[i])
+        i = (i + 1) & (e->index_cap - 1);
+    e->index[i] = j;
+}
+
+static void index_rebuild(struct xfer_engine *e)
+{
+    size_t cap = 64;
+    while (cap <= 2 * e->njobs)
+        cap *= 2;
+    free(e->index);
+    e->index_cap = 0;
+    if (!(e->index = calloc(cap, sizeof *e->index)))
+        return;
+    e->index_cap = cap;
+    for (struct job *j = e->jobs; j; j = j->next)
+        index_put(e, j);
+}
+
 static void append_job(struct xfer_engine *e, struct job *j)
 {
     j->next = NULL;
@@ -265,6 +309,10 @@ static void append_job(struct xfer_engine *e, struct job *j)
         e->jobs = j;
     e->tail = j;
     e->njobs++;
+    if (e->index_cap <= 2 * e->njobs)
+        index_rebuild(e);
+    else
+        index_put(e, j);
 }
 
 xfer_hr xfer_engine_open(const struct xfer_config *cfg, struct xfer_engine **out, char *err,
@@ -306,11 +354,23 @@ xfer_hr xfer_engine_open(const struct xfer_config *cfg, struct xfer_engine **out
     size_t n = 0;
     if (store_open(e->store_path, &e->store, err, errlen) != 0)
         goto fail;
-    int64_t saved = store_get_clock(e->store);
-    int64_t now = xl_clock_now_ms(e->clock);
-    e->time_base = saved > now ? saved - now : 0;
     if (store_load(e->store, &loaded, &n, err, errlen) != 0)
         goto fail;
+    /* Engine time continues from the store's. The saved clock is only written
+     * every second or so by sched_tick (and at close), so after a SIGKILL it
+     * can be older than the times the jobs recorded since: resume after the
+     * newest of those too, or history times would run backwards (and retry
+     * delays stretch) when the clock restarted (a reboot). */
+    int64_t saved = store_get_clock(e->store);
+    for (size_t i = 0; i < n; i++) {
+        const struct job *j = loaded[i];
+        if (j->nhist > 0 && j->hist[j->nhist - 1].time_ms > saved)
+            saved = j->hist[j->nhist - 1].time_ms;
+        if (j->last_activity > saved)
+            saved = j->last_activity;
+    }
+    int64_t now = xl_clock_now_ms(e->clock);
+    e->time_base = saved > now ? saved - now : 0;
     e->curl = curlev_new(e->base, fetch_done, e);
     e->tick = evtimer_new(e->base, on_tick, e);
     e->kick = event_new(e->base, -1, 0, on_kick, e);
@@ -374,6 +434,7 @@ void xfer_engine_close(struct xfer_engine *e)
         event_free(e->kick);
     curlev_free(e->curl);
     store_close(e->store);
+    free(e->index);
     free(e->store_path);
     free(e->ca_file);
     free(e->link_proxy);
@@ -393,6 +454,7 @@ void eng_reap(struct xfer_engine *e)
         final += j->gone;
     struct job **pp = &e->jobs;
     e->tail = NULL;
+    bool freed = false;
     while (*pp) {
         struct job *j = *pp;
         if (j->gone && final > ENG_KEEP_FINAL) {
@@ -400,11 +462,14 @@ void eng_reap(struct xfer_engine *e)
             e->njobs--;
             final--;
             job_free(j);
+            freed = true;
         } else {
             e->tail = j;
             pp = &j->next;
         }
     }
+    if (freed)
+        index_rebuild(e);
 }
 
 /* ------------------------------------------------------------- lookup */
@@ -413,6 +478,14 @@ static struct job *find(struct xfer_engine *e, uid_t owner, const xfer_guid *g)
 {
     if (!g)
         return NULL;
+    if (e->index_cap) {
+        for (size_t i = index_slot(e, g); e->index[i]; i = (i + 1) & (e->index_cap - 1)) {
+            struct job *j = e->index[i];
+            if (memcmp(&j->guid, g, sizeof *g) == 0)
+                return owner == XFER_OWNER_ANY || j->owner == owner ? j : NULL;
+        }
+        return NULL;
+    }
     for (struct job *j = e->jobs; j; j = j->next)
         if (memcmp(&j->guid, g, sizeof *g) == 0 && (owner == XFER_OWNER_ANY || j->owner == owner))
             return j;
@@ -485,12 +558,13 @@ xfer_hr xfer_job_create(struct xfer_engine *e, uid_t owner, enum xfer_job_type t
     j->created_wall = j->modified_wall = wall_ms();
     j->last_activity = eng_now(e);
     j->seq = ++e->seq;
-    record(e, j, XFER_SUSPENDED, XFER_SUSPENDED, "create", 0);
+    struct xfer_transition t = record(e, j, XFER_SUSPENDED, XFER_SUSPENDED, "create", 0);
     if (store_save_job(e->store, j) != 0) {
         job_free(j);
         return refuse(e, XE_E_FAIL, "job store: %s", store_errmsg(e->store));
     }
     append_job(e, j);
+    announce(e, j, &t);
     *out = j->guid;
     return 0;
 }

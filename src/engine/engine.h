@@ -49,6 +49,8 @@ struct xfer_engine {
     struct curlev *curl;
     struct job *jobs, *tail; /* every job, oldest first */
     size_t njobs;
+    struct job **index;  /* the same jobs by GUID, open addressing (engine.c, find) */
+    size_t index_cap;    /* its slots: a power of two above 2 * njobs; 0 = no index */
     struct event *tick;  /* the one timer, at sched_next_due */
     struct event *kick;  /* runs the scheduler once the current callback returns */
     uint64_t seq;        /* FIFO order counter */
