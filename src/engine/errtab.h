@@ -36,11 +36,12 @@ enum xe_id xe_find(xfer_hr hr);
 
 /* What libcurl reported about a failed transfer. */
 struct xe_curl_failure {
-    int code;           /* CURLcode, not CURLE_OK */
-    long ssl_verify;    /* CURLINFO_SSL_VERIFYRESULT (X509_V_ERR_*), 0 if none */
-    long proxy_error;   /* CURLINFO_PROXY_ERROR (CURLproxycode), 0 if none */
-    long os_errno;      /* CURLINFO_OS_ERRNO, 0 if none */
-    long http_status;   /* last status seen (TOO_MANY_REDIRECTS, HTTP_RETURNED_ERROR), or 0 */
+    int code;         /* CURLcode, not CURLE_OK */
+    long ssl_verify;  /* CURLINFO_SSL_VERIFYRESULT (X509_V_ERR_*), 0 if none */
+    long proxy_error; /* CURLINFO_PROXY_ERROR (CURLproxycode), 0 if none */
+    long os_errno;    /* CURLINFO_OS_ERRNO, 0 if none */
+    long http_status; /* last status or FTP reply seen (TOO_MANY_REDIRECTS, HTTP_RETURNED_ERROR, FTP
+                         421), or 0 */
     const char *errbuf; /* CURLOPT_ERRORBUFFER text, may be "" */
 };
 /* The row for a libcurl failure; for CURLE_WRITE_ERROR pass os_errno of the write.

@@ -705,7 +705,9 @@ static int prepare(struct fetch *f)
     curl_easy_setopt(h, CURLOPT_URL, jf->url);
     curl_easy_setopt(h, CURLOPT_PRIVATE, j);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https,ftp");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    /* Like WinHTTP, never follow HTTPS down to plain HTTP. */
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR,
+                     strncasecmp(jf->url, "https:", 6) == 0 ? "https" : "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);

@@ -16,7 +16,9 @@
  * sched_next_due computes the earliest of the same deadlines, so engine.c
  * arms one libevent timer for it and the harness knows how far it may jump.
  */
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -66,8 +68,13 @@ void sched_tick(struct xfer_engine *e)
         if (j->fetch)
             fetch_tick(e, j, now);
         if (now >= maxtime_due(j)) {
+            size_t f = job_current_file(j);
+            char desc[512];
+            snprintf(desc, sizeof desc, "%s (%" PRId64 " s connecting and transferring%s%s)",
+                     xe_row(XE_MAXDOWNLOAD_TIMEOUT)->message, j->max_download_time_s,
+                     f < j->nfiles ? "; at " : "", f < j->nfiles ? j->files[f].url : "");
             eng_set_error(e, j, xe_hr(XE_MAXDOWNLOAD_TIMEOUT), XFER_CTX_GENERAL_QUEUE_MANAGER,
-                          (int)job_current_file(j), xe_row(XE_MAXDOWNLOAD_TIMEOUT)->message);
+                          (int)f, desc);
             j->error_count++;
             trigger(e, j, ST_MAX_TIME, xe_hr(XE_MAXDOWNLOAD_TIMEOUT));
         } else if (now >= npt_due(j)) {
