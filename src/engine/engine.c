@@ -143,8 +143,7 @@ void eng_set_state(struct xfer_engine *e, struct job *j, enum xfer_state to, enu
     eng_kick(e);
 }
 
-/* Apply trigger through the transition table; returns the row's result. */
-static xfer_hr eng_trigger(struct xfer_engine *e, struct job *j, enum st_trigger t, xfer_hr hr)
+xfer_hr eng_trigger(struct xfer_engine *e, struct job *j, enum st_trigger t, xfer_hr hr)
 {
     const struct st_row *row = st_next(j->state, t, j->type);
     if (!row)
@@ -395,6 +394,12 @@ xfer_hr xfer_engine_open(const struct xfer_config *cfg, struct xfer_engine **out
         }
     }
     free(loaded);
+    if (eng_platform_start(e) != 0) {
+        snprintf(err, errlen, "engine: the %s platform provider did not start",
+                 e->cfg.platform->name ? e->cfg.platform->name : "given");
+        loaded = NULL;
+        goto fail;
+    }
     *out = e;
     eng_kick(e);
     return 0;
@@ -413,6 +418,7 @@ void xfer_engine_close(struct xfer_engine *e)
     if (!e)
         return;
     e->closing = true;
+    eng_platform_stop(e);
     for (struct job *j = e->jobs; j; j = j->next) {
         if (j->fetch && !j->gone) {
             /* The service stops: keep the checkpoint, the job resumes on open. */
@@ -864,6 +870,7 @@ xfer_hr xfer_job_set(struct xfer_engine *e, uid_t owner, const xfer_guid *g, con
     j->last_activity = eng_now(e);
     j->modified_wall = wall_ms();
     eng_save(e, j);
+    eng_reevaluate(e, j, false); /* a new cost policy or priority may block or release it */
     eng_kick(e);
     return 0;
 }

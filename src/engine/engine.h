@@ -13,6 +13,8 @@
  *             response checks, writing, checkpoints, resume, restart.
  *   curlev.c  libcurl multi on libevent.
  *   partial.c temporary files and the partial-file check.
+ *   policy.c  may a job transfer on this network and battery (pure).
+ *   platform.c the platform provider, and what a change does to the jobs.
  *
  * Data flows one way: an API call or a libcurl callback changes a job through
  * eng_set_state / eng_fail and then calls eng_kick; the scheduler runs once
@@ -56,7 +58,9 @@ struct xfer_engine {
     uint64_t seq;        /* FIFO order counter */
     int64_t clock_saved; /* engine time last written to the store */
     bool closing;
-    char last_err[512]; /* why the last refused call was refused */
+    char last_err[512];                     /* why the last refused call was refused */
+    struct xfer_platform platform;          /* what the provider said last */
+    struct xfer_platform_provider provider; /* a copy of cfg.platform's */
 };
 
 int64_t eng_now(const struct xfer_engine *e);
@@ -68,6 +72,8 @@ int64_t eng_now(const struct xfer_engine *e);
  */
 void eng_set_state(struct xfer_engine *e, struct job *j, enum xfer_state to, enum st_trigger cause,
                    xfer_hr hr);
+/* Apply a trigger through the transition table (st_next); returns the row's result. */
+xfer_hr eng_trigger(struct xfer_engine *e, struct job *j, enum st_trigger t, xfer_hr hr);
 /* Fill the job's error object (desc is copied). */
 void eng_set_error(struct xfer_engine *e, struct job *j, xfer_hr hr, enum xfer_context ctx,
                    int file, const char *desc);
@@ -103,6 +109,12 @@ void fetch_done(void *arg, CURL *easy, CURLcode code);
 /* Timers of a running fetch (no response, checkpoint); returns its next due time. */
 int64_t fetch_tick(struct xfer_engine *e, struct job *j, int64_t now);
 int64_t fetch_next_due(const struct job *j);
+
+/* platform.c: block or release the job per the policy now; reconnected: the
+ * network just came back (every TRANSIENT_ERROR job is re-queued). */
+void eng_reevaluate(struct xfer_engine *e, struct job *j, bool reconnected);
+int eng_platform_start(struct xfer_engine *e);
+void eng_platform_stop(struct xfer_engine *e);
 
 /* props.c */
 xfer_hr props_set(struct xfer_engine *e, struct job *j, const char *name, const char *value,

@@ -123,6 +123,9 @@ int64_t sched_next_due(const struct xfer_engine *e)
 
 static void start(struct xfer_engine *e, struct job *j, int64_t now)
 {
+    eng_reevaluate(e, j, false); /* the policy first: a blocked job waits in TRANSIENT_ERROR */
+    if (j->state != XFER_QUEUED)
+        return;
     j->retries = 0;
     trigger(e, j, ST_SCHEDULE, 0);
     if (j->state != XFER_CONNECTING)

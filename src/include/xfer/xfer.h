@@ -144,6 +144,66 @@ const char *xfer_priority_name(enum xfer_priority p);
 const char *xfer_job_type_name(enum xfer_job_type t);
 const char *xfer_context_name(enum xfer_context c);
 
+/* ------------------------------------------------------------------ platform */
+
+/*
+ * What the platform says about the network and the battery. The engine's
+ * policy (src/engine/policy.c) decides from it, per job, whether the job may
+ * transfer (semantics.md §1.7, §2.2; decisions.md).
+ */
+enum xfer_connectivity { XFER_NET_NONE = 0, XFER_NET_LOCAL = 1, XFER_NET_INTERNET = 2 };
+enum xfer_net_cost { XFER_COST_UNRESTRICTED = 0, XFER_COST_FIXED = 1, XFER_COST_VARIABLE = 2 };
+
+/* BITS_COST_STATE_* flags: the cost states a job's cost policy allows. */
+#define XFER_COST_STATE_UNRESTRICTED         0x00000001u
+#define XFER_COST_STATE_CAPPED_USAGE_UNKNOWN 0x00000002u
+#define XFER_COST_STATE_BELOW_CAP            0x00000004u
+#define XFER_COST_STATE_NEAR_CAP             0x00000008u
+#define XFER_COST_STATE_OVERCAP_CHARGED      0x00000010u
+#define XFER_COST_STATE_OVERCAP_THROTTLED    0x00000020u
+#define XFER_COST_STATE_USAGE_BASED          0x00000040u
+#define XFER_COST_STATE_ROAMING              0x00000080u
+
+struct xfer_platform {
+    enum xfer_connectivity connectivity;
+    enum xfer_net_cost cost;
+    bool roaming;
+    bool limit_known;           /* the plan's data limit is known */
+    bool over_limit;            /* usage is over the limit */
+    bool near_limit;            /* usage is on track to exceed the limit */
+    bool overage_throttled;     /* beyond the limit the plan throttles (else charges) */
+    bool background_restricted; /* the user restricts background data */
+    bool battery_saver;         /* battery saver is on */
+    bool charging;
+};
+
+/* The BITS cost state (one XFER_COST_STATE_* flag) of a platform's network. */
+uint32_t xfer_cost_state(const struct xfer_platform *p);
+
+/*
+ * A platform provider tells the engine about the platform. start() begins
+ * watching and calls changed() (on the engine's loop) with the state now and
+ * at every change; stop() ends it. The engine owns neither self nor base.
+ * xfer_platform_sim() is the provider the harness drives; one reading
+ * NetworkManager and UPower over D-Bus fits the same shape.
+ */
+struct xfer_platform_provider {
+    const char *name;
+    int (*start)(void *self, struct event_base *base,
+                 void (*changed)(void *arg, const struct xfer_platform *p), void *arg);
+    void (*stop)(void *self);
+    void *self;
+};
+
+/* The simulation provider: the state is whatever xfer_platform_sim_push() last said. */
+struct xfer_platform_sim;
+/* A new simulation provider, connected to the internet on an unrestricted network. Caller frees. */
+struct xfer_platform_sim *xfer_platform_sim_new(void);
+void xfer_platform_sim_free(struct xfer_platform_sim *s);
+struct xfer_platform_provider xfer_platform_sim_provider(struct xfer_platform_sim *s);
+/* Tell the engine (if started) about a new state; it re-evaluates every job at once. */
+void xfer_platform_sim_push(struct xfer_platform_sim *s, const struct xfer_platform *p);
+
 /* ------------------------------------------------------------------ engine */
 
 enum xfer_event_type {
@@ -190,6 +250,7 @@ struct xfer_config {
     uint64_t checkpoint_bytes;    /* and at least every so many bytes: 16 MiB */
     bool no_checkpoints;          /* benchmarks only: never checkpoint mid-file */
     bool full_verify;             /* hash whole partial files, not samples (slower) */
+    const struct xfer_platform_provider *platform; /* NULL: always online, unrestricted */
 };
 
 struct xfer_engine;
@@ -213,6 +274,8 @@ const char *xfer_last_error(const struct xfer_engine *e);
 unsigned xfer_engine_in_flight(const struct xfer_engine *e);
 /* Engine time of the next timer due, or INT64_MAX (the harness jumps the clock to it). */
 int64_t xfer_engine_next_due(const struct xfer_engine *e);
+/* The platform state the engine works with now. */
+void xfer_engine_platform(const struct xfer_engine *e, struct xfer_platform *out);
 /* The clock jumped: fire what is due now. */
 void xfer_engine_clock_jumped(struct xfer_engine *e);
 
