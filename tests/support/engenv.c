@@ -31,7 +31,19 @@ static void on_event(void *arg, const struct xfer_event *ev)
     e->ev.cause = NULL;
 }
 
+static void init(struct engenv *t, double scale, bool ftp, bool one_loop);
+
 void engenv_init(struct engenv *t, double scale, bool ftp)
+{
+    init(t, scale, ftp, false);
+}
+
+void engenv_init_one_loop(struct engenv *t, double scale, bool ftp)
+{
+    init(t, scale, ftp, true);
+}
+
+static void init(struct engenv *t, double scale, bool ftp, bool one_loop)
 {
     memset(t, 0, sizeof *t);
     assert_int_equal(fltenv_init(&t->f), 0);
@@ -50,11 +62,12 @@ void engenv_init(struct engenv *t, double scale, bool ftp)
         snprintf(t->ftp_url, sizeof t->ftp_url, "ftp://127.0.0.1:%u",
                  (unsigned)flt_ftp_port(t->ftp));
     }
-    assert_int_equal(fltenv_run(&t->f), 0);
+    if (!one_loop)
+        assert_int_equal(fltenv_run(&t->f), 0);
     snprintf(t->store, sizeof t->store, "%s/jobs.db", t->f.dir);
     snprintf(t->dl, sizeof t->dl, "%s/dl", t->f.dir);
     assert_int_equal(mkdir(t->dl, 0700), 0);
-    t->base = event_base_new();
+    t->base = one_loop ? t->f.base : event_base_new();
     assert_non_null(t->base);
     t->cfg.base = t->base;
     t->cfg.store_path = t->store;
@@ -86,7 +99,8 @@ void engenv_free(struct engenv *t)
     flt_http_free(t->http);
     if (t->ftp)
         flt_ftp_free(t->ftp);
-    event_base_free(t->base);
+    if (t->base != t->f.base)
+        event_base_free(t->base);
     fltenv_free(&t->f);
     free(t->log);
 }

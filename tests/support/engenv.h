@@ -41,6 +41,12 @@ struct engenv {
 
 /* Servers (HTTP, and FTP when ftp is set) on a clock of the given scale, started. */
 void engenv_init(struct engenv *t, double scale, bool ftp);
+/*
+ * The same on one loop: servers and engine share t->base = t->f.base and run
+ * on the test's thread, as in a harness process (what else the test puts on
+ * that loop — a link, a model — needs no locking).
+ */
+void engenv_init_one_loop(struct engenv *t, double scale, bool ftp);
 /* Open the engine with t->cfg (fill it between init and open to change defaults). */
 void engenv_open(struct engenv *t);
 /* Close the engine (as a service stop would) and open it again on the same store. */
