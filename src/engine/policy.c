@@ -1,7 +1,7 @@
 /*
  * policy: see policy.h. The device-state → cost-state mapping follows the
- * BITS cost states (semantics.md §1.7), most specific first: an unrestricted
- * network is UNRESTRICTED; roaming is ROAMING whatever the plan; a pay-per-use
+ * BITS cost states (semantics.md §1.7), most specific first: roaming is
+ * ROAMING whatever the plan; an unrestricted network is UNRESTRICTED; a pay-per-use
  * plan is USAGE_BASED; a capped plan is CAPPED_USAGE_UNKNOWN without a known
  * limit, then OVERCAP_THROTTLED or OVERCAP_CHARGED over it, NEAR_CAP when on
  * track to exceed it, BELOW_CAP otherwise. With the WinRT presets this gives
@@ -11,14 +11,14 @@
 
 uint32_t xfer_cost_state(const struct xfer_platform *p)
 {
+    if (p->roaming) /* roaming surcharges whatever the plan says at home */
+        return XFER_COST_STATE_ROAMING;
     switch (p->cost) {
     case XFER_COST_UNRESTRICTED:
         return XFER_COST_STATE_UNRESTRICTED;
     case XFER_COST_VARIABLE:
-        return p->roaming ? XFER_COST_STATE_ROAMING : XFER_COST_STATE_USAGE_BASED;
+        return XFER_COST_STATE_USAGE_BASED;
     case XFER_COST_FIXED:
-        if (p->roaming)
-            return XFER_COST_STATE_ROAMING;
         if (!p->limit_known)
             return XFER_COST_STATE_CAPPED_USAGE_UNKNOWN;
         if (p->over_limit)

@@ -113,6 +113,7 @@ static void test_cost_states(void **state)
         {{.cost = XFER_COST_VARIABLE, .roaming = true}, XFER_COST_STATE_ROAMING},
         {{.cost = XFER_COST_FIXED, .limit_known = true, .over_limit = true, .roaming = true},
          XFER_COST_STATE_ROAMING},
+        {{.cost = XFER_COST_UNRESTRICTED, .roaming = true}, XFER_COST_STATE_ROAMING},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         assert_int_equal(xfer_cost_state(&cases[i].p), cases[i].want);
