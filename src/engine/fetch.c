@@ -68,6 +68,7 @@ struct fetch {
     bool headers_done;
     long status;
     int64_t last_byte;     /* engine time of the last byte received (or of the request) */
+    bool requested;        /* connected (through any proxy) and the request sent */
     int64_t last_ck;       /* engine time of the last checkpoint */
     uint64_t ck_done;      /* f->done at the last checkpoint */
     int64_t last_progress; /* engine time of the last progress event */
@@ -534,6 +535,20 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* The connection is up (proxies included): from now on the server owes an answer. */
+static int on_connected(void *arg, char *conn_primary_ip, char *conn_local_ip,
+                        int conn_primary_port, int conn_local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    struct fetch *f = arg;
+    f->requested = true;
+    f->last_byte = eng_now(f->e);
+    return CURL_PREREQFUNC_OK;
+}
+
 static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 {
     struct fetch *f = arg;
@@ -717,6 +732,8 @@ static int prepare(struct fetch *f)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, f);
+    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_connected);
+    curl_easy_setopt(h, CURLOPT_PREREQDATA, f);
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
     curl_easy_setopt(h, CURLOPT_USERAGENT,
                      "xferd/"
@@ -765,6 +782,7 @@ static xfer_hr launch(struct fetch *f)
     if (prepare(f) != 0)
         return xe_hr(XE_E_OUTOFMEMORY);
     f->last_byte = eng_now(f->e);
+    f->requested = false; /* curl's connect timeout (5 min) runs until on_connected */
     if (curlev_add(f->e->curl, f->easy) != 0)
         return xe_hr(XE_E_FAIL);
     f->in_multi = true;
@@ -990,7 +1008,7 @@ int64_t fetch_tick(struct xfer_engine *e, struct job *j, int64_t now)
     struct fetch *f = j->fetch;
     if (!f)
         return INT64_MAX;
-    if (f->in_multi && now - f->last_byte >= ENG_RESPONSE_TIMEOUT_MS) {
+    if (f->in_multi && f->requested && now - f->last_byte >= ENG_RESPONSE_TIMEOUT_MS) {
         /* Nothing for 2 minutes: abort the request as a timeout. */
         curlev_remove(e->curl, f->easy);
         f->in_multi = false;
@@ -1010,7 +1028,7 @@ int64_t fetch_next_due(const struct job *j)
     const struct fetch *f = j->fetch;
     if (!f)
         return INT64_MAX;
-    int64_t due = f->last_byte + ENG_RESPONSE_TIMEOUT_MS;
+    int64_t due = f->requested ? f->last_byte + ENG_RESPONSE_TIMEOUT_MS : INT64_MAX;
     if (!f->e->cfg.no_checkpoints) {
         int64_t ck = f->last_ck + f->e->cfg.checkpoint_ms;
         if (ck < due)
