@@ -302,23 +302,69 @@ static void test_battery_saver(void **state)
     world_free(&w);
 }
 
-/* The platform reports the loss: NETWORK_DISCONNECTED at once, back to QUEUED on return. */
-static void test_disconnect_notified(void **state)
+/*
+ * Wi-Fi, a download, the network gone at 1 MiB (cut as given, the platform
+ * told or not); `check` looks at the job in TRANSIENT_ERROR; Wi-Fi again; the
+ * job resumes with a Range request and completes.
+ */
+static void cut_and_return(double scale, enum sim_cut cut, bool silent,
+                           void (*check)(struct world *w, int64_t t0))
 {
-    (void)state;
     struct world w;
-    world_init(&w, 100, NULL);
+    world_init(&w, scale, NULL);
     set_network(&w, "wifi down=2MiB/s");
+    w.silent = silent;
+    w.cut = cut;
     download(&w, NULL, NULL);
     w.at_text = "none";
     sim_link_at_bytes(w.link, MIB, on_trigger, &w);
-    expect_blocked(&w, XE_NETWORK_DISCONNECTED, XFER_WINRT_PAUSED_NO_NETWORK);
+    int64_t t0 = xfer_engine_now(w.t.eng);
+    wait_for(&w, XFER_TRANSIENT_ERROR);
+    check(&w, t0);
     set_network(&w, "wifi down=2MiB/s");
     wait_for(&w, XFER_TRANSFERRED);
     expect_states(&w, FULL " TRANSIENT_ERROR " AGAIN);
     expect_resumed(&w);
     engenv_complete_and_check(&w.t, &w.job, "big.bin", SEED, SIZE);
     world_free(&w);
+}
+
+static xfer_hr job_error(struct world *w)
+{
+    xfer_hr hr;
+    engenv_state(&w->t, &w->job, &hr);
+    return hr;
+}
+
+static void check_notified(struct world *w, int64_t t0)
+{
+    (void)t0;
+    expect_blocked(w, XE_NETWORK_DISCONNECTED, XFER_WINRT_PAUSED_NO_NETWORK);
+}
+
+static void check_reset(struct world *w, int64_t t0)
+{
+    (void)t0;
+    const struct xfer_error_row *row = xfer_error_find(job_error(w));
+    assert_non_null(row);
+    assert_true(row->transient);
+    assert_int_not_equal(xe_find(row->hr), XE_NETWORK_DISCONNECTED); /* nobody said so */
+}
+
+static void check_silent(struct world *w, int64_t t0)
+{
+    assert_int_equal(xe_find(job_error(w)), XE_TIMEOUT);
+    /* the stall (2 min) and three connects that never got an answer (5 min each) */
+    int64_t took = xfer_engine_now(w->t.eng) - t0;
+    if (took < (2 + 3 * 5) * 60 * 1000)
+        fail_msg("gave up after %lld ms of simulated time", (long long)took);
+}
+
+/* The platform reports the loss: NETWORK_DISCONNECTED at once, back to QUEUED on return. */
+static void test_disconnect_notified(void **state)
+{
+    (void)state;
+    cut_and_return(100, SIM_CUT_RESET, false, check_notified);
 }
 
 /* The link resets and refuses; the platform says nothing: the engine finds out
@@ -326,27 +372,7 @@ static void test_disconnect_notified(void **state)
 static void test_disconnect_reset_unnoticed(void **state)
 {
     (void)state;
-    struct world w;
-    world_init(&w, 100, NULL);
-    set_network(&w, "wifi down=2MiB/s");
-    w.silent = true;
-    w.cut = SIM_CUT_RESET;
-    download(&w, NULL, NULL);
-    w.at_text = "none";
-    sim_link_at_bytes(w.link, MIB, on_trigger, &w);
-    wait_for(&w, XFER_TRANSIENT_ERROR);
-    xfer_hr hr;
-    engenv_state(&w.t, &w.job, &hr);
-    const struct xfer_error_row *row = xfer_error_find(hr);
-    assert_non_null(row);
-    assert_true(row->transient);
-    assert_int_not_equal(xe_find(hr), XE_NETWORK_DISCONNECTED); /* nobody said so */
-    set_network(&w, "wifi down=2MiB/s");
-    wait_for(&w, XFER_TRANSFERRED);
-    expect_states(&w, FULL " TRANSIENT_ERROR " AGAIN);
-    expect_resumed(&w);
-    engenv_complete_and_check(&w.t, &w.job, "big.bin", SEED, SIZE);
-    world_free(&w);
+    cut_and_return(100, SIM_CUT_RESET, true, check_reset);
 }
 
 /* A black hole: bytes stop, nothing is reset, nobody is told. The engine's own
@@ -354,34 +380,7 @@ static void test_disconnect_reset_unnoticed(void **state)
 static void test_disconnect_silent(void **state)
 {
     (void)state;
-    struct world w;
-    world_init(&w, 1000, NULL);
-    set_network(&w, "wifi down=2MiB/s");
-    w.silent = true;
-    w.cut = SIM_CUT_BLACKHOLE;
-    download(&w, NULL, NULL);
-    w.at_text = "none";
-    sim_link_at_bytes(w.link, MIB, on_trigger, &w);
-    int64_t t0 = xfer_engine_now(w.t.eng);
-    wait_for(&w, XFER_TRANSIENT_ERROR);
-    xfer_hr hr;
-    engenv_state(&w.t, &w.job, &hr);
-    assert_int_equal(xe_find(hr), XE_TIMEOUT);
-    /* the stall (2 min) and three connects that never got an answer (5 min each) */
-    if (xfer_engine_now(w.t.eng) - t0 < (2 + 3 * 5) * 60 * 1000) {
-        for (size_t i = 0; i < w.t.nlog; i++)
-            if (w.t.log[i].ev.type == XFER_EV_STATE)
-                print_message("%lld %s -> %s %s\n", (long long)(w.t.log[i].ev.time_ms - t0),
-                              xfer_state_name(w.t.log[i].ev.old_state),
-                              xfer_state_name(w.t.log[i].ev.new_state), w.t.log[i].cause);
-        fail_msg("gave up after %lld ms", (long long)(xfer_engine_now(w.t.eng) - t0));
-    }
-    set_network(&w, "wifi down=2MiB/s");
-    wait_for(&w, XFER_TRANSFERRED);
-    expect_states(&w, FULL " TRANSIENT_ERROR " AGAIN);
-    expect_resumed(&w);
-    engenv_complete_and_check(&w.t, &w.job, "big.bin", SEED, SIZE);
-    world_free(&w);
+    cut_and_return(1000, SIM_CUT_BLACKHOLE, true, check_silent);
 }
 
 int main(void)
