@@ -127,15 +127,43 @@ static void progress_event(struct fetch *f, bool force)
     eng_emit(e, &ev);
 }
 
-/* The file goes back to byte 0 (HasRestarted); the hash starts over. */
-static int restart_file(struct fetch *f, bool changed)
+/* Forget the file's progress (its size stays): it starts over, HasRestarted. */
+static void mark_restarted(struct fetch *f)
 {
     struct jfile *jf = cur(f);
     job_file_reset(jf);
     jf->has_restarted = true;
+    f->report_restart = true;
+}
+
+/* Tell the listener the file starts over from byte 0, and why. */
+static void emit_restart(struct fetch *f, xfer_hr why)
+{
+    struct xfer_event ev = {.type = XFER_EV_RESTART,
+                            .job = f->job->guid,
+                            .owner = f->job->owner,
+                            .time_ms = eng_now(f->e),
+                            .file = (int)f->file,
+                            .cause_hr = why,
+                            .total = cur(f)->total};
+    eng_emit(f->e, &ev);
+}
+
+/* Without a validator a resume cannot be trusted, and dynamic content always
+ * restarts (semantics.md §1.7, §3.1). Ranges carry their own offsets. */
+static bool resume_untrusted(const struct job *j, const struct jfile *jf)
+{
+    return jf->done > 0 && jf->nranges == 0 &&
+           (j->dynamic_content || (!jf->etag && !jf->last_modified));
+}
+
+/* The file goes back to byte 0 (HasRestarted); the hash starts over. */
+static int restart_file(struct fetch *f, bool changed)
+{
+    struct jfile *jf = cur(f);
+    mark_restarted(f);
     if (changed)
         jf->response_changed = true;
-    f->report_restart = true;
     f->range_idx = 0;
     f->ck_done = 0;
     partial_free(&f->hash);
@@ -627,21 +655,10 @@ static int open_temp(struct fetch *f)
     }
     enum xe_id why = r == PARTIAL_SHORT ? XE_FILE_TOO_SHORT : XE_FILE_HASH_MISMATCH;
     xl_log(XL_LOG_WARN, "fetch", "%s: %s; restarting from byte 0", jf->temp, xe_row(why)->message);
-    struct xfer_event ev = {.type = XFER_EV_RESTART,
-                            .job = f->job->guid,
-                            .owner = f->job->owner,
-                            .time_ms = eng_now(f->e),
-                            .file = (int)f->file,
-                            .cause_hr = xe_hr(why),
-                            .total = jf->total};
-    eng_emit(f->e, &ev);
+    emit_restart(f, xe_hr(why));
     if (partial_init(&f->hash, f->e->cfg.full_verify) != 0)
         return -ENOMEM;
-    uint64_t total = jf->total;
-    job_file_reset(jf);
-    jf->total = total;
-    jf->has_restarted = true;
-    f->report_restart = true;
+    mark_restarted(f);
     return ftruncate(f->fd, 0) == 0 ? 0 : -errno;
 }
 
@@ -805,16 +822,8 @@ xfer_hr fetch_start(struct xfer_engine *e, struct job *j)
     f->last_progress = -ENG_PROGRESS_EVENT_MS;
     struct jfile *jf = cur(f);
     f->ftp = strncasecmp(jf->url, "ftp:", 4) == 0;
-    /* Without a validator a resume cannot be trusted, and dynamic content
-     * always restarts (semantics.md §1.7, §3.1): start over. */
-    if (jf->done > 0 && jf->nranges == 0 &&
-        (j->dynamic_content || (!jf->etag && !jf->last_modified))) {
-        uint64_t total = jf->total;
-        job_file_reset(jf);
-        jf->total = total;
-        jf->has_restarted = true;
-        f->report_restart = true;
-    }
+    if (resume_untrusted(j, jf))
+        mark_restarted(f);
     int rc = open_temp(f);
     if (rc < 0) {
         int err = -rc;
@@ -970,24 +979,12 @@ void fetch_done(void *arg, CURL *easy, CURLcode code)
             xl_log(XL_LOG_INFO, "fetch", "%s: %s; automatic retry %u of %d", cur(f)->url,
                    f->fail_desc, j->retries, ENG_AUTO_RETRIES);
             if (f->verdict == V_RESTART_REQUEST) {
-                struct xfer_event ev = {.type = XFER_EV_RESTART,
-                                        .job = j->guid,
-                                        .owner = j->owner,
-                                        .time_ms = eng_now(e),
-                                        .file = (int)f->file,
-                                        .cause_hr = f->fail_hr,
-                                        .total = cur(f)->total};
-                eng_emit(e, &ev);
+                emit_restart(f, f->fail_hr);
             } else if (!e->cfg.no_checkpoints) {
                 checkpoint_mem(f);
             }
-            /* A resume without validators starts over (fetch_start's rule). */
-            struct jfile *jf = cur(f);
-            if (jf->done > 0 && jf->nranges == 0 &&
-                (j->dynamic_content || (!jf->etag && !jf->last_modified))) {
-                if (restart_file(f, false) != 0)
-                    goto give_up;
-            }
+            if (resume_untrusted(j, cur(f)) && restart_file(f, false) != 0)
+                goto give_up;
             xfer_hr hr = launch(f);
             if (!XFER_FAILED(hr))
                 return;

@@ -52,13 +52,6 @@ static int64_t inactive_due(const struct job *j)
     return j->last_activity + ENG_INACTIVITY_MS;
 }
 
-static void trigger(struct xfer_engine *e, struct job *j, enum st_trigger t, xfer_hr hr)
-{
-    const struct st_row *row = st_next(j->state, t, j->type);
-    if (row && row->to >= 0 && (enum xfer_state)row->to != j->state)
-        eng_set_state(e, j, (enum xfer_state)row->to, t, hr);
-}
-
 void sched_tick(struct xfer_engine *e)
 {
     int64_t now = eng_now(e);
@@ -76,19 +69,19 @@ void sched_tick(struct xfer_engine *e)
             eng_set_error(e, j, xe_hr(XE_MAXDOWNLOAD_TIMEOUT), XFER_CTX_GENERAL_QUEUE_MANAGER,
                           (int)f, desc);
             j->error_count++;
-            trigger(e, j, ST_MAX_TIME, xe_hr(XE_MAXDOWNLOAD_TIMEOUT));
+            eng_trigger(e, j, ST_MAX_TIME, xe_hr(XE_MAXDOWNLOAD_TIMEOUT));
         } else if (now >= npt_due(j)) {
             /* decisions.md: ERROR keeps the last transient error's code and context. */
-            trigger(e, j, ST_NO_PROGRESS, j->err_hr);
+            eng_trigger(e, j, ST_NO_PROGRESS, j->err_hr);
         } else if (now >= retry_due(j)) {
-            trigger(e, j, ST_RETRY_DUE, j->err_hr);
+            eng_trigger(e, j, ST_RETRY_DUE, j->err_hr);
         }
         if (now >= inactive_due(j)) {
             xl_log(XL_LOG_INFO, "sched", "job inactive for 90 days: cancelled");
             fetch_stop(e, j, false);
             for (size_t i = 0; i < j->nfiles; i++)
                 unlink(j->files[i].temp);
-            trigger(e, j, ST_INACTIVE, 0);
+            eng_trigger(e, j, ST_INACTIVE, 0);
         }
     }
     if (now - e->clock_saved >= 1000) {
@@ -127,7 +120,7 @@ static void start(struct xfer_engine *e, struct job *j, int64_t now)
     if (j->state != XFER_QUEUED)
         return;
     j->retries = 0;
-    trigger(e, j, ST_SCHEDULE, 0);
+    eng_trigger(e, j, ST_SCHEDULE, 0);
     if (j->state != XFER_CONNECTING)
         return;
     j->slice_end = now + e->cfg.slice_ms;
@@ -136,7 +129,7 @@ static void start(struct xfer_engine *e, struct job *j, int64_t now)
         const struct xfer_error_row *row = xfer_error_find(hr);
         eng_fail(e, j, hr, row && row->transient, (int)job_current_file(j), j->err_desc, 0);
     } else if (!j->fetch) {
-        trigger(e, j, ST_ALL_DONE, 0); /* nothing left to move */
+        eng_trigger(e, j, ST_ALL_DONE, 0); /* nothing left to move */
     }
 }
 
@@ -165,10 +158,10 @@ void sched_run(struct xfer_engine *e)
     }
     if (bg && best) {
         if (best->priority < bg->priority) {
-            trigger(e, bg, ST_PREEMPTED, 0);
+            eng_trigger(e, bg, ST_PREEMPTED, 0);
         } else if (best->priority == bg->priority && bg->slice_end >= 0 && now >= bg->slice_end) {
             bg->seq = ++e->seq; /* to the back of its priority */
-            trigger(e, bg, ST_SLICE_END, 0);
+            eng_trigger(e, bg, ST_SLICE_END, 0);
         }
         if (!st_is_moving(bg->state)) {
             running--;

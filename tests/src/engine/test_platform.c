@@ -26,7 +26,7 @@ static const struct xfer_platform ONLINE = {.connectivity = XFER_NET_INTERNET,
                                             .cost = XFER_COST_UNRESTRICTED};
 
 struct world {
-    struct engenv t;
+    struct engenv t; /* first: engenv_run_until's struct engenv * is this world */
     struct xfer_platform_sim *sim;
     struct xfer_platform_provider prov;
 };
