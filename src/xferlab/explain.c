@@ -11,36 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "errrow.h"
 #include "xfer/xfer.h"
 #include "xferlab.h"
 
 #define MAX_ROWS 64
-
-static void print_row(const struct xfer_error_row *r)
-{
-    printf("%s  0x%08X\n", r->name, (unsigned)r->hr);
-    printf("  message:        %s\n", r->message);
-    printf("  context:        %s (%d)\n", xfer_context_name(r->context), (int)r->context);
-    printf("  class:          %s\n", r->hr >= 0
-                                         ? "success"
-                                         : (r->transient ? "transient (TRANSIENT_ERROR, retried)"
-                                                         : "fatal (ERROR, not retried)"));
-    printf("  WinRT status:   %s (%d)\n", xfer_winrt_status_name(r->winrt_status), r->winrt_status);
-    printf("  WebErrorStatus: %s (%d)\n", r->web_error_name, r->web_error_status);
-    printf("  WebView2:       %s (%d)\n", r->interrupt_name, r->interrupt_reason);
-}
-
-static json_t *row_json(const struct xfer_error_row *r)
-{
-    char hex[16];
-    snprintf(hex, sizeof hex, "0x%08X", (unsigned)r->hr);
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:{s:s, s:i}, s:{s:s, s:i}, s:{s:s, s:i}}", "name",
-                     r->name, "hresult", hex, "message", r->message, "context",
-                     xfer_context_name(r->context), "transient", r->transient, "winrt_status",
-                     "name", xfer_winrt_status_name(r->winrt_status), "value", r->winrt_status,
-                     "web_error_status", "name", r->web_error_name, "value", r->web_error_status,
-                     "interrupt_reason", "name", r->interrupt_name, "value", r->interrupt_reason);
-}
 
 int xl_cmd_explain(int argc, char **argv)
 {
@@ -83,7 +58,7 @@ int xl_cmd_explain(int argc, char **argv)
     if (json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, row_json(rows[i]));
+            json_array_append_new(arr, rpc_error_row_json(rows[i]));
         char *s = json_dumps(arr, JSON_INDENT(2));
         puts(s ? s : "[]");
         free(s);
@@ -97,7 +72,7 @@ int xl_cmd_explain(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             if (i)
                 putchar('\n');
-            print_row(rows[i]);
+            rpc_error_row_print(stdout, rows[i]);
         }
     }
     return XL_EXIT_OK;

@@ -1,0 +1,19 @@
+/*
+ * errrow: one row of the engine's error table as a reader sees it — as JSON
+ * (the protocol's error rows, `--json` output) and as text (`explain`). xferd,
+ * xferctl and xferlab all print rows through here, so the three agree.
+ */
+#ifndef RPC_ERRROW_H
+#define RPC_ERRROW_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "xfer/xfer.h"
+
+/* {name, hresult, message, context, transient, winrt_status{name,value}, ...}. Caller owns. */
+json_t *rpc_error_row_json(const struct xfer_error_row *r);
+/* The row as an indented block of text. */
+void rpc_error_row_print(FILE *f, const struct xfer_error_row *r);
+
+#endif
