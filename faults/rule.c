@@ -937,6 +937,64 @@ int flt_rules_remove(struct flt_rules *set, const char *name)
     return rc;
 }
 
+/* A rule that makes a response wait on the clock. */
+static bool timed(const struct flt_rule *r)
+{
+    switch (r->action) {
+    case FLT_A_STALL:
+        return r->for_ms != XL_FOREVER;
+    case FLT_A_SLOW_HEADERS:
+    case FLT_A_THROTTLE:
+    case FLT_A_DRIBBLE:
+    case FLT_A_REFUSE:
+        return true;
+    case FLT_A_SILENT:
+    case FLT_A_EMPTY:
+    case FLT_A_GARBAGE:
+    case FLT_A_STATUS:
+    case FLT_A_HEADER:
+    case FLT_A_REDIRECT:
+    case FLT_A_NO_LENGTH:
+    case FLT_A_HTTP10:
+    case FLT_A_SHORT:
+    case FLT_A_IGNORE_RANGE:
+    case FLT_A_BAD_206:
+    case FLT_A_CHANGE:
+    case FLT_A_VALIDATORS:
+    case FLT_A_AUTH:
+    case FLT_A_CLOSE:
+    case FLT_A_RESET:
+    case FLT_A_CORRUPT:
+    case FLT_A_MAX_UPLOAD:
+    case FLT_A_NO_CONTINUE:
+    case FLT_A_REPLY:
+    case FLT_A_ABORT:
+    case FLT_A__COUNT:
+        return false;
+    }
+    return true;
+}
+
+bool flt_rules_hold_forever(struct flt_rules *set, const char *fired)
+{
+    bool hold = false, clock = false;
+    pthread_mutex_lock(&set->lock);
+    for (const char *p = fired; p && *p;) {
+        size_t n = strcspn(p, ",");
+        for (size_t i = 0; i < set->n; i++) {
+            const struct flt_rule *r = set->v[i];
+            if (strlen(r->name) != n || strncmp(r->name, p, n) != 0)
+                continue;
+            clock |= timed(r);
+            hold |=
+                r->action == FLT_A_SILENT || (r->action == FLT_A_STALL && r->for_ms == XL_FOREVER);
+        }
+        p += n + (p[n] == ',');
+    }
+    pthread_mutex_unlock(&set->lock);
+    return hold && !clock;
+}
+
 bool flt_rules_refusing(struct flt_rules *set, int64_t now_ms, int64_t *until_ms)
 {
     bool refusing = false;

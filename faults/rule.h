@@ -252,6 +252,14 @@ void flt_rules_unwatch(struct flt_rules *set, flt_rules_watch_fn fn, void *arg);
  * is open, and stores in *until_ms when it closes (XL_FOREVER: until removed).
  */
 bool flt_rules_refusing(struct flt_rules *set, int64_t now_ms, int64_t *until_ms);
+/*
+ * Does a response that fired the rules named in fired (comma-separated, as in
+ * a journal entry) wait with no timer — a silent server, a stall forever — so
+ * that only the client can end the wait? A harness may jump its clock over
+ * such a wait; over any timed fault (stall for=, slow headers, throttle,
+ * dribble) it may not.
+ */
+bool flt_rules_hold_forever(struct flt_rules *set, const char *fired);
 
 /*
  * Run every rule's selectors against req (counting it), fold the ones that

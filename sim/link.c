@@ -96,6 +96,7 @@
  * N bytes. A trigger whose byte count is already reached fires at once.
  */
 #include "link.h"
+#include "units.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -182,6 +183,7 @@ struct conn {
     struct conn *prev, *next;
     uint64_t id;
     enum cstate st;
+    int64_t delay_end_ns; /* C_DELAY: simulated time the connect starts */
     int cfd, sfd;
     bool greeted;
     bool answered; /* reply 0 was sent */
@@ -1393,10 +1395,17 @@ static void request(struct conn *c, int atyp, const unsigned char *a, size_t ale
         return;
     }
     set_port(&c->to, to_port);
+    if (l->net.connect_delay_ms >= INT64_MAX / NS_PER_MS / 4) { /* forever, or as good as */
+        c->st = C_DELAY; /* never answered; only the client's giving up ends it */
+        c->delay_end_ns = INT64_MAX;
+        sweep_arm(l);
+        return;
+    }
     int64_t delay_ms = (l->net.connect_delay_ms > 0 ? l->net.connect_delay_ms : 0) +
                        2 * (l->net.latency_ms > 0 ? l->net.latency_ms : 0);
     if (delay_ms > 0) {
         c->st = C_DELAY;
+        c->delay_end_ns = now_ns(l) + delay_ms * NS_PER_MS;
         timer_in(l, c->timer, delay_ms * NS_PER_MS);
         sweep_arm(l);
         return;
@@ -1847,4 +1856,21 @@ void sim_link_set_network(struct sim_link *l, const struct sim_network *n, enum 
 void sim_link_stats(const struct sim_link *l, struct sim_link_stats *out)
 {
     *out = l->st;
+    out->held = 0;
+    out->next_ms = INT64_MAX;
+    for (const struct conn *c = l->conns; c; c = c->next) {
+        if (c->st == C_HELD || c->st == C_BLACKHOLED || c->st == C_DELAY)
+            out->held++;
+        if (c->st == C_DELAY && c->delay_end_ns != INT64_MAX &&
+            c->delay_end_ns / NS_PER_MS < out->next_ms)
+            out->next_ms = c->delay_end_ns / NS_PER_MS;
+    }
+}
+
+void sim_link_clock_jumped(struct sim_link *l)
+{
+    int64_t now = now_ns(l);
+    for (struct conn *c = l->conns; c; c = c->next)
+        if (c->st == C_DELAY && c->delay_end_ns != INT64_MAX)
+            timer_in(l, c->timer, c->delay_end_ns > now ? c->delay_end_ns - now : 0);
 }

@@ -100,8 +100,12 @@ struct sim_link_stats {
     uint64_t connections; /* answered */
     uint64_t refused;
     uint64_t open;     /* live now */
+    uint64_t held;     /* of those, waiting with no byte moving: a black hole, a connect delay */
+    int64_t next_ms;   /* simulated time a connect delay ends (INT64_MAX: none) */
     uint64_t up, down; /* bytes forwarded */
 };
 void sim_link_stats(const struct sim_link *l, struct sim_link_stats *out);
+/* The clock jumped forward: connect delays end at their simulated time, not their wall time. */
+void sim_link_clock_jumped(struct sim_link *l);
 
 #endif

@@ -574,6 +574,7 @@ static int on_connected(void *arg, char *conn_primary_ip, char *conn_local_ip,
     struct fetch *f = arg;
     f->requested = true;
     f->last_byte = eng_now(f->e);
+    eng_rearm(f->e); /* the response timeout replaces the connect timeout */
     return CURL_PREREQFUNC_OK;
 }
 
@@ -617,7 +618,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
         left -= (size_t)w;
     }
     partial_update(&f->hash, buf, len);
+    bool was_saved = jf->done == f->ck_done;
     jf->done += len;
+    if (was_saved)
+        eng_rearm(e); /* a checkpoint is due again (fetch_next_due) */
     f->made_progress = true;
     f->job->last_activity = now;
     f->job->no_progress_since = -1;
@@ -756,7 +760,9 @@ static int prepare(struct fetch *f)
                      "xferd/"
                      "0.1 (BITS-compatible)");
     curl_easy_setopt(h, CURLOPT_FILETIME, 1L);
-    struct timeval tv = xl_clock_wall_tv(e->clock, ENG_CONNECT_TIMEOUT_MS);
+    /* The connect timeout is the engine's timer (fetch_tick), so it runs on engine time
+     * and a harness can jump to it; curl's, at twice the length, is only a backstop. */
+    struct timeval tv = xl_clock_wall_tv(e->clock, 2 * ENG_CONNECT_TIMEOUT_MS);
     long connect_ms = (long)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms > 0 ? connect_ms : 1L);
     if (f->hdrs)
@@ -799,7 +805,7 @@ static xfer_hr launch(struct fetch *f)
     if (prepare(f) != 0)
         return xe_hr(XE_E_OUTOFMEMORY);
     f->last_byte = eng_now(f->e);
-    f->requested = false; /* curl's connect timeout (5 min) runs until on_connected */
+    f->requested = false; /* the connect timeout (5 min) runs until on_connected */
     if (curlev_add(f->e->curl, f->easy) != 0)
         return xe_hr(XE_E_FAIL);
     f->in_multi = true;
@@ -1000,17 +1006,27 @@ give_up:;
     eng_fail(e, j, hr, transient, file, desc, retry_after);
 }
 
+/* When the request in the multi handle times out: connecting, then waiting for bytes. */
+static int64_t wait_due(const struct fetch *f)
+{
+    return f->last_byte + (f->requested ? ENG_RESPONSE_TIMEOUT_MS : ENG_CONNECT_TIMEOUT_MS);
+}
+
 int64_t fetch_tick(struct xfer_engine *e, struct job *j, int64_t now)
 {
     struct fetch *f = j->fetch;
     if (!f)
         return INT64_MAX;
-    if (f->in_multi && f->requested && now - f->last_byte >= ENG_RESPONSE_TIMEOUT_MS) {
-        /* Nothing for 2 minutes: abort the request as a timeout. */
+    if (f->in_multi && now >= wait_due(f)) {
+        /* Not connected within 5 minutes, or nothing for 2: abort the request as a timeout. */
         curlev_remove(e->curl, f->easy);
         f->in_multi = false;
-        record_failure(f, V_FAIL, XE_TIMEOUT, "%s: no response for %d s", cur(f)->url,
-                       ENG_RESPONSE_TIMEOUT_MS / 1000);
+        if (f->requested)
+            record_failure(f, V_FAIL, XE_TIMEOUT, "%s: no response for %d s", cur(f)->url,
+                           ENG_RESPONSE_TIMEOUT_MS / 1000);
+        else
+            record_failure(f, V_FAIL, XE_TIMEOUT, "%s: not connected within %d s", cur(f)->url,
+                           ENG_CONNECT_TIMEOUT_MS / 1000);
         fetch_done(e, f->easy, CURLE_OPERATION_TIMEDOUT);
         return fetch_next_due(j);
     }
@@ -1025,8 +1041,9 @@ int64_t fetch_next_due(const struct job *j)
     const struct fetch *f = j->fetch;
     if (!f)
         return INT64_MAX;
-    int64_t due = f->requested ? f->last_byte + ENG_RESPONSE_TIMEOUT_MS : INT64_MAX;
-    if (!f->e->cfg.no_checkpoints) {
+    int64_t due = f->in_multi ? wait_due(f) : INT64_MAX;
+    /* A checkpoint is due only when bytes arrived since the last one. */
+    if (!f->e->cfg.no_checkpoints && j->files[f->file].done != f->ck_done) {
         int64_t ck = f->last_ck + f->e->cfg.checkpoint_ms;
         if (ck < due)
             due = ck;

@@ -90,6 +90,15 @@ void sched_tick(struct xfer_engine *e)
     }
 }
 
+/* Another job of j's priority waits: j's slice ending will matter. */
+static bool slice_contested(const struct xfer_engine *e, const struct job *j)
+{
+    for (const struct job *o = e->jobs; o; o = o->next)
+        if (o != j && !o->gone && o->state == XFER_QUEUED && o->priority == j->priority)
+            return true;
+    return false;
+}
+
 int64_t sched_next_due(const struct xfer_engine *e)
 {
     int64_t due = INT64_MAX;
@@ -107,7 +116,7 @@ int64_t sched_next_due(const struct xfer_engine *e)
         MIN(npt_due(j));
         MIN(retry_due(j));
         MIN(inactive_due(j));
-        if (j->slice_end >= 0 && j->priority != XFER_FOREGROUND)
+        if (j->slice_end >= 0 && j->priority != XFER_FOREGROUND && slice_contested(e, j))
             MIN(j->slice_end);
     }
 #undef MIN

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "harness.h"
 #include "xferlab.h"
 
 static void usage(FILE *f)
@@ -14,7 +15,12 @@ static void usage(FILE *f)
                "commands:\n"
                "  serve       run the fault-injecting HTTP(S) and FTP servers\n"
                "  self-check  start the servers on free ports and check them with libcurl\n"
-               "  explain     what an error code means (the engine's error table)\n"
+               "  run         run scenarios, each in its own process, and write reports\n"
+               "  list        the scenarios, their titles and what they cover\n"
+               "  repro       run the scenarios that produce an error code or interrupt\n"
+               "  explain     what an error code means, and which scenarios produce it\n"
+               "  report      render a run's junit.xml and index.html again\n"
+               "  scenario-exec  run one scenario (what 'run' starts per scenario)\n"
                "  version     print the version\n\n"
                "'xferlab <command> --help' tells more.\n");
 }
@@ -32,6 +38,16 @@ int main(int argc, char **argv)
         return xl_cmd_selfcheck(argc - 1, argv + 1);
     if (strcmp(cmd, "explain") == 0)
         return xl_cmd_explain(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return xl_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "list") == 0)
+        return xl_cmd_list(argc - 1, argv + 1);
+    if (strcmp(cmd, "repro") == 0)
+        return xl_cmd_repro(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return xl_cmd_report(argc - 1, argv + 1);
+    if (strcmp(cmd, "scenario-exec") == 0)
+        return hx_exec_main(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("xferlab %s\n", XFERLAB_VERSION);
         return 0;
