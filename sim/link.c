@@ -1857,10 +1857,13 @@ void sim_link_stats(const struct sim_link *l, struct sim_link_stats *out)
 {
     *out = l->st;
     out->held = 0;
+    out->unanswered = 0;
     out->next_ms = INT64_MAX;
     for (const struct conn *c = l->conns; c; c = c->next) {
         if (c->st == C_HELD || c->st == C_BLACKHOLED || c->st == C_DELAY)
             out->held++;
+        if (c->st == C_HELD || c->st == C_DELAY)
+            out->unanswered++;
         if (c->st == C_DELAY && c->delay_end_ns != INT64_MAX &&
             c->delay_end_ns / NS_PER_MS < out->next_ms)
             out->next_ms = c->delay_end_ns / NS_PER_MS;

@@ -99,10 +99,11 @@ int sim_link_at_conn_bytes(struct sim_link *l, uint64_t k, uint64_t n, sim_trigg
 struct sim_link_stats {
     uint64_t connections; /* answered */
     uint64_t refused;
-    uint64_t open;     /* live now */
-    uint64_t held;     /* of those, waiting with no byte moving: a black hole, a connect delay */
-    int64_t next_ms;   /* simulated time a connect delay ends (INT64_MAX: none) */
-    uint64_t up, down; /* bytes forwarded */
+    uint64_t open;       /* live now */
+    uint64_t held;       /* of those, waiting with no byte moving: a black hole, a connect delay */
+    uint64_t unanswered; /* of those, CONNECTs not answered yet (black hole, connect delay) */
+    int64_t next_ms;     /* simulated time a connect delay ends (INT64_MAX: none) */
+    uint64_t up, down;   /* bytes forwarded */
 };
 void sim_link_stats(const struct sim_link *l, struct sim_link_stats *out);
 /* The clock jumped forward: connect delays end at their simulated time, not their wall time. */

@@ -232,8 +232,13 @@ static void timeline(FILE *f, const json_t *result, bool marks)
     json_array_foreach(rpt_arr(result, "timeline"), i, e)
     {
         at(f, rpt_int(e, "sim_ms", 0));
+        /* x: anything that failed; +: an expectation that held. */
         const json_t *ok = json_object_get(e, "ok");
-        const char *mark = !marks || !json_is_boolean(ok) ? " " : json_is_true(ok) ? "+" : "x";
+        bool expect = strcmp(rpt_str(e, "kind", ""), "expect") == 0;
+        const char *mark = !marks                       ? " "
+                           : json_is_false(ok)          ? "x"
+                           : expect && json_is_true(ok) ? "+"
+                                                        : " ";
         fprintf(f, " %s %-8s", mark, rpt_str(e, "kind", "?"));
         int64_t line = rpt_int(e, "line", 0);
         if (line > 0)

@@ -244,6 +244,14 @@ unsigned xfer_engine_in_flight(const struct xfer_engine *e)
     return curlev_running(e->curl);
 }
 
+unsigned xfer_engine_connecting(const struct xfer_engine *e)
+{
+    unsigned n = 0;
+    for (const struct job *j = e->jobs; j; j = j->next)
+        n += !j->gone && fetch_connecting(j);
+    return n;
+}
+
 int64_t xfer_engine_next_due(const struct xfer_engine *e)
 {
     return sched_next_due(e);

@@ -109,6 +109,8 @@ void fetch_done(void *arg, CURL *easy, CURLcode code);
 /* Timers of a running fetch (no response, checkpoint); returns its next due time. */
 int64_t fetch_tick(struct xfer_engine *e, struct job *j, int64_t now);
 int64_t fetch_next_due(const struct job *j);
+/* j's request is in the multi handle and not connected yet. */
+bool fetch_connecting(const struct job *j);
 
 /* platform.c: block or release the job per the policy now; reconnected: the
  * network just came back (every TRANSIENT_ERROR job is re-queued). */

@@ -1036,6 +1036,11 @@ int64_t fetch_tick(struct xfer_engine *e, struct job *j, int64_t now)
     return fetch_next_due(j);
 }
 
+bool fetch_connecting(const struct job *j)
+{
+    return j->fetch && j->fetch->in_multi && !j->fetch->requested;
+}
+
 int64_t fetch_next_due(const struct job *j)
 {
     const struct fetch *f = j->fetch;

@@ -11,8 +11,11 @@
  *     or a connect delay (its end is a jump target; sim_link_clock_jumped),
  *   - or answering a request whose fault rules hold it forever (a silent
  *     server, a stall forever: flt_rules_hold_forever) —
- * then xferd's connect and response timeouts (engine timers, in next_due_ms)
- * are what comes next, and a jump to them is exact;
+ * and xferd has no request connecting beyond the CONNECTs the link holds
+ * unanswered (clock.get's connecting: one it started a moment ago and the
+ * link has not seen yet is about to move bytes) — then xferd's connect and
+ * response timeouts (engine timers, in next_due_ms) are what comes next, and a
+ * jump to them is exact;
  * and then it jumps to the earliest of: what the timeline waits for (a timed
  * trigger, a `wait`, an `expect … within` deadline, the time limit — the
  * caller's target), xferd's next timer (next_due_ms), the model's next change
@@ -78,10 +81,14 @@ int hx_vtime_sync(struct hx_run *r, char *err, size_t errlen)
     return hx_session_call(&r->sess, "clock.sync", p, NULL, NULL, err, errlen) == 0 ? 0 : -1;
 }
 
-/* xferd's next timer, or INT64_MAX; false when something is in flight or it cannot say. */
-static bool xferd_idle(struct hx_run *r, int64_t *next_due)
+/*
+ * xferd's next timer, or INT64_MAX, and how many of its requests are still
+ * connecting; false when something is in flight or it cannot say.
+ */
+static bool xferd_idle(struct hx_run *r, int64_t *next_due, unsigned *connecting)
 {
     *next_due = INT64_MAX;
+    *connecting = 0;
     if (r->proc.pid <= 0)
         return true; /* killed: nothing runs there */
     if (!hx_session_attached(&r->sess))
@@ -91,6 +98,7 @@ static bool xferd_idle(struct hx_run *r, int64_t *next_due)
     if (hx_session_call(&r->sess, "clock.get", NULL, &res, NULL, err, sizeof err) != 0)
         return false;
     bool idle = json_integer_value(json_object_get(res, "in_flight")) == 0;
+    *connecting = (unsigned)json_integer_value(json_object_get(res, "connecting"));
     json_t *due = json_object_get(res, "next_due_ms");
     if (json_is_integer(due))
         *next_due = (int64_t)json_integer_value(due);
@@ -114,7 +122,11 @@ void hx_vtime_maybe_jump(struct hx_run *r, int64_t target)
         return;
     r->last_clock_get_ns = wall;
     int64_t due;
-    if (!xferd_idle(r, &due) && !waiting)
+    unsigned connecting;
+    if (!xferd_idle(r, &due, &connecting) && !waiting)
+        return;
+    /* A request xferd started that the link has not seen wait is about to move. */
+    if (waiting && connecting > ls.unanswered)
         return;
     if (waiting && due == INT64_MAX)
         return; /* xferd would wait forever too: let the time limit end it */

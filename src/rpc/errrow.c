@@ -4,6 +4,9 @@
  */
 #include "errrow.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+
 static const char *row_class(const struct xfer_error_row *r)
 {
     if (r->hr >= 0)
@@ -33,4 +36,36 @@ json_t *rpc_error_row_json(const struct xfer_error_row *r)
                      "name", xfer_winrt_status_name(r->winrt_status), "value", r->winrt_status,
                      "web_error_status", "name", r->web_error_name, "value", r->web_error_status,
                      "interrupt_reason", "name", r->interrupt_name, "value", r->interrupt_reason);
+}
+
+size_t rpc_explain(FILE *f, const char *query, bool json,
+                   const struct xfer_error_row *rows[RPC_EXPLAIN_MAX])
+{
+    size_t n = xfer_error_query(query, rows, RPC_EXPLAIN_MAX);
+    if (n > RPC_EXPLAIN_MAX)
+        n = RPC_EXPLAIN_MAX;
+    if (n == 0)
+        return 0;
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, rpc_error_row_json(rows[i]));
+        char *s = json_dumps(arr, JSON_INDENT(2));
+        fprintf(f, "%s\n", s ? s : "[]");
+        free(s);
+        json_decref(arr);
+        return n;
+    }
+    /* An HRESULT of an HTTP status the table has no row of is shown with its class's row. */
+    char *end;
+    long long v = strtoll(query, &end, 0);
+    if (*end == '\0' && n == 1 && (xfer_hr)(uint32_t)v != rows[0]->hr)
+        fprintf(f, "0x%08X is HTTP status %u, reported with the row of its class:\n\n",
+                (unsigned)(uint32_t)v, (unsigned)((uint32_t)v & 0xFFFF));
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc('\n', f);
+        rpc_error_row_print(f, rows[i]);
+    }
+    return n;
 }

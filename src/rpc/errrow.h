@@ -7,6 +7,8 @@
 #define RPC_ERRROW_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "xfer/xfer.h"
@@ -15,5 +17,15 @@
 json_t *rpc_error_row_json(const struct xfer_error_row *r);
 /* The row as an indented block of text. */
 void rpc_error_row_print(FILE *f, const struct xfer_error_row *r);
+
+#define RPC_EXPLAIN_MAX 64
+/*
+ * `explain QUERY`: the rows xfer_error_query() finds for a name, an HRESULT or
+ * an interrupt reason, printed as text (an HTTP status's HRESULT is introduced
+ * as shown with its class's row) or as a JSON array. Fills rows (up to
+ * RPC_EXPLAIN_MAX) and returns how many matched; prints nothing when none did.
+ */
+size_t rpc_explain(FILE *f, const char *query, bool json,
+                   const struct xfer_error_row *rows[RPC_EXPLAIN_MAX]);
 
 #endif

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "groups.h"
 #include "jobjson.h"
 #include "notify.h"
@@ -128,10 +130,11 @@ static bool get_job(struct call *k, xfer_guid *out)
 static json_t *clock_json(struct xferd *x)
 {
     int64_t due = xfer_engine_next_due(x->eng);
-    return json_pack("{s:I, s:f, s:I, s:I, s:i, s:o}", "now_ms",
+    return json_pack("{s:I, s:f, s:I, s:I, s:i, s:i, s:o}", "now_ms",
                      (json_int_t)xfer_engine_now(x->eng), "scale", x->clock.scale, "wall0_ns",
                      (json_int_t)x->clock.wall0_ns, "sim0_ms", (json_int_t)x->clock.sim0_ms,
-                     "in_flight", (int)xfer_engine_in_flight(x->eng), "next_due_ms",
+                     "in_flight", (int)xfer_engine_in_flight(x->eng), "connecting",
+                     (int)xfer_engine_connecting(x->eng), "next_due_ms",
                      due == INT64_MAX ? json_null() : json_integer(due));
 }
 
@@ -313,6 +316,42 @@ static void m_job_info(struct call *k)
     xfer_guid g;
     if (get_job(k, &g))
         k->result = job_object(k, k->uid, &g, true);
+}
+
+/*
+ * job.list outside a batch writes its reply line itself, one job at a time:
+ * 10,000 job objects held as one JSON tree cost about 30 MiB, their text 6.
+ * The envelope's members are those of rpc_result_response; every value in it
+ * is jansson's text. false with k->error when the call fails.
+ */
+static bool stream_job_list(struct call *k, const json_t *id, struct evbuffer *out)
+{
+    xfer_guid *all = NULL;
+    size_t n = 0;
+    uid_t owner;
+    if (!get_scope(k, &owner) || engine_failed(k, xfer_job_enum(k->x->eng, owner, &all, &n)))
+        return false;
+    char *ids = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
+    evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":[", ids ? ids : "null");
+    free(ids);
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = job_object(k, owner, &all[i], false);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (text) {
+            if (!first)
+                evbuffer_add(out, ",", 1);
+            evbuffer_add(out, text, strlen(text));
+            first = false;
+        }
+        free(text);
+        json_decref(o);
+        json_decref(k->error); /* a job that went away meanwhile is simply not listed */
+        k->error = NULL;
+    }
+    evbuffer_add(out, "]}\n", 3);
+    free(all);
+    return true;
 }
 
 static void m_job_list(struct call *k)
@@ -582,7 +621,8 @@ static json_t *known_methods(const struct xferd *x)
     return a;
 }
 
-json_t *xd_dispatch(struct xferd *x, struct xd_conn *c, const struct rpc_request *req)
+json_t *xd_dispatch(struct xferd *x, struct xd_conn *c, const struct rpc_request *req,
+                    struct evbuffer *out)
 {
     struct call k = {.x = x, .conn = c, .uid = c->uid};
     const struct method *m = NULL;
@@ -606,7 +646,12 @@ json_t *xd_dispatch(struct xferd *x, struct xd_conn *c, const struct rpc_request
         return rpc_invalid_params(req->id, "params", "expected an object (named params)");
     }
     k.params = req->params ? json_incref(req->params) : json_object();
-    m->fn(&k);
+    if (out && req->id && m->fn == m_job_list && stream_job_list(&k, req->id, out)) {
+        json_decref(k.params);
+        return NULL;
+    }
+    if (!k.error)
+        m->fn(&k);
     json_decref(k.params);
     if (!req->id) {
         json_decref(k.result);

@@ -14,7 +14,14 @@
 
 struct xd_conn;
 
-/* The response to req (caller owns), or NULL for a notification (no id). */
-json_t *xd_dispatch(struct xferd *x, struct xd_conn *c, const struct rpc_request *req);
+struct evbuffer;
+
+/*
+ * The response to req (caller owns), or NULL for a notification (no id). With
+ * out (not inside a batch), a method whose reply is large (job.list) may write
+ * its response line to out itself and return NULL.
+ */
+json_t *xd_dispatch(struct xferd *x, struct xd_conn *c, const struct rpc_request *req,
+                    struct evbuffer *out);
 
 #endif

@@ -141,7 +141,8 @@ static bool conn_line(struct xd_conn *c, const char *line, size_t len)
             goto done;
     }
     for (i = 0; i < d.nrequests; i++) {
-        json_t *resp = xd_dispatch(c->srv->x, c, &d.requests[i]);
+        json_t *resp = xd_dispatch(c->srv->x, c, &d.requests[i],
+                                   batch ? NULL : bufferevent_get_output(c->bev));
         if (!resp)
             continue;
         if (batch)

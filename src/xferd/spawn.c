@@ -1,7 +1,8 @@
 /*
  * spawn: fork/exec of command lines as their owner (see spawn.h). Everything
  * the child needs (the user's gid and groups, the environment) is prepared
- * before fork, so the child only calls async-signal-safe functions.
+ * before fork, so the child only calls async-signal-safe functions; without
+ * an identity change it is posix_spawn.
  */
 #include "spawn.h"
 
@@ -11,6 +12,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +155,39 @@ int xd_spawn_run(struct xd_spawn *s, uid_t uid, const char *cmdline, const char 
         snprintf(err, errlen, "cannot prepare the command: %s", strerror(errno));
         goto done;
     }
+    if (!drop) {
+        /*
+         * No identity change: posix_spawn (vfork-like, no atfork handlers), so a
+         * lock held by another thread of xferd (libcurl's resolver) at the fork
+         * cannot leave the child stuck.
+         */
+        posix_spawn_file_actions_t fa;
+        char *sargv[] = {"sh", "-c", (char *)cmdline, NULL};
+        posix_spawnattr_t at;
+        sigset_t none, dfl;
+        int e;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, devnull, 0);
+        posix_spawn_file_actions_adddup2(&fa, 2, 1);
+        posix_spawn_file_actions_addchdir_np(&fa, "/");
+        posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+        posix_spawnattr_init(&at);
+        sigemptyset(&none);
+        sigemptyset(&dfl);
+        sigaddset(&dfl, SIGPIPE);
+        sigaddset(&dfl, SIGCHLD);
+        posix_spawnattr_setsigmask(&at, &none);
+        posix_spawnattr_setsigdefault(&at, &dfl);
+        posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        e = posix_spawn(&pid, "/bin/sh", &fa, &at, sargv, envp);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&at);
+        if (e != 0) {
+            snprintf(err, errlen, "posix_spawn /bin/sh: %s", strerror(e));
+            goto done;
+        }
+        goto started;
+    }
     pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -175,6 +210,7 @@ int xd_spawn_run(struct xd_spawn *s, uid_t uid, const char *cmdline, const char 
         execve("/bin/sh", argv, envp);
         _exit(127);
     }
+started:
     c->pid = pid;
     c->uid = uid;
     c->done = done;

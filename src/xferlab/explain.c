@@ -20,7 +20,6 @@
 #include "xfer/xfer.h"
 #include "xferlab.h"
 
-#define MAX_ROWS 64
 
 /* "produced by scenarios: …" when some scenario covers one of rows; quiet otherwise. */
 static void produced_by(const char *query, const struct xfer_error_row *const *rows, size_t n,
@@ -76,35 +75,14 @@ int xl_cmd_explain(int argc, char **argv)
         fprintf(stderr, "usage: xferlab explain [--json] [--scenarios DIR] <CODE>\n");
         return XL_EXIT_USAGE;
     }
-    const struct xfer_error_row *rows[MAX_ROWS];
-    size_t n = xfer_error_query(query, rows, MAX_ROWS);
-    if (n > MAX_ROWS)
-        n = MAX_ROWS;
+    const struct xfer_error_row *rows[RPC_EXPLAIN_MAX];
+    size_t n = rpc_explain(stdout, query, json, rows);
     if (n == 0) {
         fprintf(stderr, "xferlab explain: '%s' is not a known code, name or interrupt reason\n",
                 query);
         return XL_EXIT_FAIL;
     }
-    if (json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, rpc_error_row_json(rows[i]));
-        char *s = json_dumps(arr, JSON_INDENT(2));
-        puts(s ? s : "[]");
-        free(s);
-        json_decref(arr);
-    } else {
-        char *end;
-        long long v = strtoll(query, &end, 0);
-        if (*end == '\0' && n == 1 && (xfer_hr)(uint32_t)v != rows[0]->hr)
-            printf("0x%08X is HTTP status %u, reported with the row of its class:\n\n",
-                   (unsigned)(uint32_t)v, (unsigned)((uint32_t)v & 0xFFFF));
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                putchar('\n');
-            rpc_error_row_print(stdout, rows[i]);
-        }
+    if (!json)
         produced_by(query, rows, n, dir);
-    }
     return XL_EXIT_OK;
 }

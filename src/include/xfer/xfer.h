@@ -272,6 +272,12 @@ int64_t xfer_engine_now(const struct xfer_engine *e);
 const char *xfer_last_error(const struct xfer_engine *e);
 /* Number of transfers with an open connection. */
 unsigned xfer_engine_in_flight(const struct xfer_engine *e);
+/*
+ * Of those, how many are still connecting (no connection yet, through any
+ * proxy). A harness compares it with the connections it sees waiting: a
+ * request xferd has started but no proxy has seen yet is about to move.
+ */
+unsigned xfer_engine_connecting(const struct xfer_engine *e);
 /* Engine time of the next timer due, or INT64_MAX (the harness jumps the clock to it). */
 int64_t xfer_engine_next_due(const struct xfer_engine *e);
 /* The platform state the engine works with now. */

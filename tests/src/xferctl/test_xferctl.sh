@@ -248,6 +248,31 @@ json "ranges reach xferd" files.0.ranges 2 info ranged
 expect "addfilewithranges: engine refuses" 1 "^xferctl: addfilewithranges: E_INVALIDARG .* — range 1: length 0" addfilewithranges ranged "$url/a.bin" "$tmp/dl/r2.bin" 5:0
 ctl cancel ranged >/dev/null
 
+# ------------------------------------------------------------------ a job in ERROR
+ctl create e404 >/dev/null
+ctl addfile e404 "$url/none.bin" "$tmp/dl/e404.bin" >/dev/null
+ctl resume e404 >/dev/null
+wait_state e404 Error; check "a 404 puts the job in ERROR" $?
+expect "geterror" 0 "^ERROR CODE: +0x80190194 - BG_E_HTTP_ERROR_404: " geterror e404
+grep -qE "^ERROR FILE: +$url/none.bin -> $tmp/dl/e404.bin$" "$tmp/out" &&
+    grep -qE "^ERROR CONTEXT: 0x00000005 - REMOTE_FILE$" "$tmp/out" &&
+    grep -qE "^CLASS: +fatal" "$tmp/out" && grep -qE "^WEB ERROR: +NotFound$" "$tmp/out" &&
+    grep -qE "^INTERRUPT: +ServerBadContent$" "$tmp/out"
+check "geterror: file, context, class and the three vocabularies" $?
+json "geterror --json" error.hr_name BG_E_HTTP_ERROR_404 geterror e404
+json "geterror --json: interrupt reason" error.interrupt_reason ServerBadContent geterror e404
+expect "info shows the error" 0 "^ERROR CODE: +0x80190194 - BG_E_HTTP_ERROR_404" info e404
+grep -q "^TYPE: DOWNLOAD STATE: ERROR " "$tmp/out" && grep -q "ERROR COUNT: 1$" "$tmp/out"
+check "info: state ERROR, one error" $?
+expect "info --verbose: the WinRT view" 0 "^WINRT STATUS: Error$" info e404 --verbose
+expect "getstate: Error" 0 "^Error$" getstate e404
+if [ "$(id -u)" = 0 ]; then
+    expect "list --all-users (root)" 0 "'e404' ERROR 0 / 1" list --all-users
+else
+    expect "list --all-users (not root): refused" 1 "^xferctl: list: .*all_users" list --all-users
+fi
+ctl cancel e404 >/dev/null
+
 # ------------------------------------------------------------------ suspend, cancel, partial complete
 expect "create j2" 0 "created job" create j2
 ctl addfile j2 "$url/stuck.bin" "$tmp/dl/stuck.bin" >/dev/null
