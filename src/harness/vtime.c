@@ -1,12 +1,14 @@
 /*
  * vtime: virtual time. The clock runs `scale` times faster than the wall and
  * jumps when nothing can happen before a known time:
- *   - no connection is open through the link (so no byte can move and no
- *     origin is answering or stalling anyone: every request goes through it),
- *   - xferd says nothing is in flight (clock.get in_flight == 0; asked at most
- *     every JUMP_POLL_NS of wall time, and only when the link is idle),
- * or, with connections open, when every one of them waits with no timer and
- * nothing has moved through the link for QUIET_NS of wall time:
+ *   - nothing has moved through the link for QUIET_NS of wall time (no new
+ *     connection, no byte: every request goes through it),
+ *   - xferd says nothing is in flight (clock.get in_flight == 0: no transfer
+ *     has a connection, no notify or group command runs; asked at most every
+ *     JUMP_POLL_NS of wall time) — connections still open are idle in curl's
+ *     pool,
+ * or, while transfers have connections, when every open connection waits
+ * with no timer:
  *   - held by the link: a black hole (no byte moves until the client gives up)
  *     or a connect delay (its end is a jump target; sim_link_clock_jumped),
  *   - or answering a request whose fault rules hold it forever (a silent
@@ -57,7 +59,8 @@ static size_t origins_pending(struct hx_world *w, bool *forever)
 }
 
 /* Open connections that only a timeout can end, with nothing moving for QUIET_NS. */
-static bool all_waiting(struct hx_run *r, const struct sim_link_stats *ls)
+/* Nothing has moved through the link (connections, bytes) for QUIET_NS of wall time. */
+static bool link_quiet(struct hx_run *r, const struct sim_link_stats *ls)
 {
     uint64_t moved = ls->connections + ls->refused + ls->up + ls->down;
     int64_t wall = xl_mono_ns();
@@ -66,8 +69,12 @@ static bool all_waiting(struct hx_run *r, const struct sim_link_stats *ls)
         r->quiet_since_ns = wall;
         return false;
     }
-    if (wall - r->quiet_since_ns < QUIET_NS)
-        return false;
+    return wall - r->quiet_since_ns >= QUIET_NS;
+}
+
+/* Every open connection waits for something only a timeout can end. */
+static bool all_waiting(struct hx_run *r, const struct sim_link_stats *ls)
+{
     bool forever;
     size_t pending = origins_pending(&r->world, &forever);
     return forever && ls->held + pending >= ls->open;
@@ -114,8 +121,7 @@ void hx_vtime_maybe_jump(struct hx_run *r, int64_t target)
         return;
     struct sim_link_stats ls;
     sim_link_stats(w->link, &ls);
-    bool waiting = ls.open > 0 && all_waiting(r, &ls);
-    if (ls.open > 0 && !waiting)
+    if (ls.open > 0 && !link_quiet(r, &ls))
         return;
     int64_t wall = xl_mono_ns();
     if (wall - r->last_clock_get_ns < JUMP_POLL_NS)
@@ -123,13 +129,18 @@ void hx_vtime_maybe_jump(struct hx_run *r, int64_t target)
     r->last_clock_get_ns = wall;
     int64_t due;
     unsigned connecting;
-    if (!xferd_idle(r, &due, &connecting) && !waiting)
-        return;
-    /* A request xferd started that the link has not seen wait is about to move. */
-    if (waiting && connecting > ls.unanswered)
-        return;
-    if (waiting && due == INT64_MAX)
-        return; /* xferd would wait forever too: let the time limit end it */
+    bool waiting = false;
+    if (!xferd_idle(r, &due, &connecting)) {
+        /* Transfers are open: jump only when each waits for its timeout. */
+        waiting = ls.open > 0 && all_waiting(r, &ls);
+        if (!waiting)
+            return;
+        /* A request xferd started that the link has not seen wait is about to move. */
+        if (connecting > ls.unanswered)
+            return;
+        if (due == INT64_MAX)
+            return; /* xferd would wait forever too: let the time limit end it */
+    }
     if (due < target)
         target = due;
     if (ls.next_ms < target)

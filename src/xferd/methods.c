@@ -18,6 +18,7 @@
 #include "notify.h"
 #include "platjson.h"
 #include "server.h"
+#include "spawn.h"
 
 /* One call: who asks, with what. A handler sets either *result or *error. */
 struct call {
@@ -127,15 +128,23 @@ static bool get_job(struct call *k, xfer_guid *out)
 
 /* ------------------------------------------------------------------ service */
 
+/*
+ * What the harness needs to jump the clock: xferd is busy while a transfer
+ * has a connection or a notify or group command runs (in_flight), and its
+ * next timer is the engine's or a notify rerun's.
+ */
 static json_t *clock_json(struct xferd *x)
 {
     int64_t due = xfer_engine_next_due(x->eng);
+    int64_t rerun = xd_notify_next_due(x->notify);
+    if (rerun < due)
+        due = rerun;
+    unsigned busy = xfer_engine_in_flight(x->eng) + xd_spawn_running(x->spawn, (uid_t)-1);
     return json_pack("{s:I, s:f, s:I, s:I, s:i, s:i, s:o}", "now_ms",
                      (json_int_t)xfer_engine_now(x->eng), "scale", x->clock.scale, "wall0_ns",
                      (json_int_t)x->clock.wall0_ns, "sim0_ms", (json_int_t)x->clock.sim0_ms,
-                     "in_flight", (int)xfer_engine_in_flight(x->eng), "connecting",
-                     (int)xfer_engine_connecting(x->eng), "next_due_ms",
-                     due == INT64_MAX ? json_null() : json_integer(due));
+                     "in_flight", (int)busy, "connecting", (int)xfer_engine_connecting(x->eng),
+                     "next_due_ms", due == INT64_MAX ? json_null() : json_integer(due));
 }
 
 static void m_service_info(struct call *k)

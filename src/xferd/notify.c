@@ -312,6 +312,15 @@ void xd_notify_on_event(struct xd_notify *n, const struct xfer_event *ev)
         xd_notify_check_job(n, &ev->job);
 }
 
+int64_t xd_notify_next_due(const struct xd_notify *n)
+{
+    int64_t due = INT64_MAX;
+    for (const struct run *r = n->runs; r; r = r->next)
+        if (r->timer && evtimer_pending(r->timer, NULL) && r->due_clock_ms < due)
+            due = r->due_clock_ms;
+    return due;
+}
+
 void xd_notify_clock_jumped(struct xd_notify *n)
 {
     struct run *r;

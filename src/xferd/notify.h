@@ -24,6 +24,8 @@ void xd_notify_check_job(struct xd_notify *n, const xfer_guid *job);
 void xd_notify_check_all(struct xd_notify *n);
 /* An engine event. */
 void xd_notify_on_event(struct xd_notify *n, const struct xfer_event *ev);
+/* Clock time of the next rerun, or INT64_MAX. */
+int64_t xd_notify_next_due(const struct xd_notify *n);
 /* The clock jumped: re-arm the retry timers. */
 void xd_notify_clock_jumped(struct xd_notify *n);
 /* A child of uid ended somewhere (groups too): waiting runs may start. */

@@ -93,7 +93,7 @@ unsigned xd_spawn_running(const struct xd_spawn *s, uid_t uid)
     unsigned n = 0;
     const struct child *c;
     for (c = s->children; c; c = c->next)
-        n += c->uid == uid;
+        n += uid == (uid_t)-1 || c->uid == uid;
     return n;
 }
 

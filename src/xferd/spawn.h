@@ -27,7 +27,7 @@ void xd_spawn_free(struct xd_spawn *s);
  */
 int xd_spawn_run(struct xd_spawn *s, uid_t uid, const char *cmdline, const char *const *env,
                  xd_spawn_done_fn done, void *arg, char *err, size_t errlen);
-/* Children of uid still running. */
+/* Children of uid still running (XFER_OWNER_ANY, i.e. (uid_t)-1: of every user). */
 unsigned xd_spawn_running(const struct xd_spawn *s, uid_t uid);
 
 #endif

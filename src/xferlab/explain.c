@@ -20,7 +20,6 @@
 #include "xfer/xfer.h"
 #include "xferlab.h"
 
-
 /* "produced by scenarios: …" when some scenario covers one of rows; quiet otherwise. */
 static void produced_by(const char *query, const struct xfer_error_row *const *rows, size_t n,
                         const char *dir)
