@@ -265,6 +265,29 @@ static void test_refuse_window(void **state)
     flt_rules_clear(&set);
 }
 
+/* Which fired rules leave a response waiting with no timer (a harness may jump over it). */
+static void test_hold_forever(void **state)
+{
+    (void)state;
+    struct flt_rules set;
+    char err[XL_ERRLEN];
+    flt_rules_init(&set);
+    assert_int_equal(flt_rules_add_text(&set, "mute: silent", 0, err), 0);
+    assert_int_equal(flt_rules_add_text(&set, "hang: stall after=1MiB", 0, err), 0);
+    assert_int_equal(flt_rules_add_text(&set, "nap: stall after=1MiB for=30s", 0, err), 0);
+    assert_int_equal(flt_rules_add_text(&set, "slow: throttle rate=1MiB/s", 0, err), 0);
+    assert_int_equal(flt_rules_add_text(&set, "tag: header \"X-A: 1\"", 0, err), 0);
+    assert_true(flt_rules_hold_forever(&set, "mute"));
+    assert_true(flt_rules_hold_forever(&set, "hang"));
+    assert_true(flt_rules_hold_forever(&set, "tag,hang"));
+    assert_false(flt_rules_hold_forever(&set, "nap"));       /* ends by its timer */
+    assert_false(flt_rules_hold_forever(&set, "hang,slow")); /* a throttle's timer */
+    assert_false(flt_rules_hold_forever(&set, "tag"));       /* nothing holds it */
+    assert_false(flt_rules_hold_forever(&set, ""));
+    assert_false(flt_rules_hold_forever(&set, "gone"));
+    flt_rules_clear(&set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_prob_is_seeded),
         cmocka_unit_test(test_fold),
         cmocka_unit_test(test_refuse_window),
+        cmocka_unit_test(test_hold_forever),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -789,6 +789,60 @@ static void test_connect_delay(void **state)
     world_free(w);
 }
 
+static void do_jump(struct world *w, void *arg)
+{
+    xl_clock_advance(&w->env.clock, *(int64_t *)arg);
+    sim_link_clock_jumped(w->link);
+}
+
+/*
+ * A CONNECT held by a connect delay is counted as held and unanswered, the
+ * stats say when the delay ends, and a clock jump to that time answers it at
+ * once (what lets a harness jump over a connect timeout exactly).
+ */
+static void test_connect_delay_held_then_jumped(void **state)
+{
+    (void)state;
+    struct world *w = world_new(1.0);
+    struct sim_network n = net_up();
+    n.connect_delay_ms = 3600 * 1000;
+    set_net(w, n, SIM_CUT_RESET);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons(w->link_port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const unsigned char req[] = {5,   1,   0,   5,   1,   0,   3,   10,  'f', 'i',
+                                 'l', 'e', 's', '.', 't', 'e', 's', 't', 0,   80};
+    assert_int_equal(send(fd, req, sizeof req, MSG_NOSIGNAL), (ssize_t)sizeof req);
+    struct sim_link_stats st = stats(w);
+    for (int i = 0; i < 1000 && st.unanswered != 1; i++) {
+        sleep_ms(10);
+        st = stats(w);
+    }
+    int64_t now = xl_clock_now_ms(&w->env.clock);
+    assert_int_equal(st.open, 1);
+    assert_int_equal(st.held, 1);
+    assert_int_equal(st.unanswered, 1);
+    assert_true(st.next_ms > now + 3590 * 1000 && st.next_ms <= now + 3600 * 1000);
+    unsigned char rep[10];
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_int_equal(recv(fd, rep, 2, MSG_WAITALL), 2); /* the greeting's answer only */
+    assert_int_equal(recv(fd, rep, sizeof rep, MSG_DONTWAIT), -1);
+    int64_t jump = st.next_ms - now;
+    on_loop(w, do_jump, &jump);
+    assert_int_equal(recv(fd, rep, sizeof rep, MSG_WAITALL), (ssize_t)sizeof rep);
+    assert_int_equal(rep[1], 0); /* answered: connected */
+    st = stats(w);
+    assert_int_equal(st.held, 0);
+    assert_int_equal(st.unanswered, 0);
+    assert_true(st.next_ms == INT64_MAX);
+    close(fd);
+    assert_no_open(w);
+    world_free(w);
+}
+
 /* k[i]: how many 200 ms retransmission delays the i-th of 10 HEAD exchanges took. */
 static void heads_with_loss(struct world *w, double loss, uint64_t seed, long k[10])
 {
@@ -1238,6 +1292,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bandwidth_upload),
         cmocka_unit_test(test_latency_and_jitter),
         cmocka_unit_test(test_connect_delay),
+        cmocka_unit_test(test_connect_delay_held_then_jumped),
         cmocka_unit_test(test_loss_is_seeded),
         cmocka_unit_test(test_reset_then_refused_then_back),
         cmocka_unit_test(test_blackhole_then_reset_then_back),
