@@ -296,7 +296,7 @@ static int to_pem(X509 *x, EVP_PKEY *key, char **out, char *err)
 
 /* Make leaf k with its own key, signed by ca/ca_key unless it is self-signed; keep its PEM. */
 static int make_leaf(struct flt_pki *pki, enum flt_cert_kind k, X509 *ca, EVP_PKEY *ca_key,
-                     char *err)
+                     const char *good_san, char *err)
 {
     static const struct ext signed_exts[] = {
         {NID_basic_constraints, "critical,CA:FALSE"},
@@ -326,6 +326,8 @@ static int make_leaf(struct flt_pki *pki, enum flt_cert_kind k, X509 *ca, EVP_PK
         snprintf(err, XL_ERRLEN, "no certificate kind %d", (int)k);
         return -1;
     }
+    if (strcmp(s.san, GOOD_SAN) == 0)
+        s.san = good_san; /* with the caller's host names */
     if (s.self_signed) {
         memcpy(exts, self_exts, sizeof(self_exts));
         n = sizeof(self_exts) / sizeof(self_exts[0]);
@@ -480,6 +482,37 @@ static int write_dir(struct flt_pki *pki, const char *dir, char *err)
 
 int flt_pki_create(const char *dir, struct flt_pki **out, char *err)
 {
+    return flt_pki_create_names(dir, NULL, 0, out, err);
+}
+
+/* GOOD_SAN plus DNS:name for each name; NULL with err for a name that is not a host name. */
+static char *good_san(const char *const *names, size_t n, char *err)
+{
+    size_t len = sizeof GOOD_SAN;
+    for (size_t i = 0; i < n; i++) {
+        size_t nl = strlen(names[i]);
+        if (nl == 0 || nl > 253 ||
+            strspn(names[i], "abcdefghijklmnopqrstuvwxyz"
+                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != nl) {
+            snprintf(err, XL_ERRLEN, "'%s' is not a host name", names[i]);
+            return NULL;
+        }
+        len += nl + 5;
+    }
+    char *san = malloc(len);
+    if (!san) {
+        snprintf(err, XL_ERRLEN, "out of memory");
+        return NULL;
+    }
+    size_t at = (size_t)snprintf(san, len, "%s", GOOD_SAN);
+    for (size_t i = 0; i < n; i++)
+        at += (size_t)snprintf(san + at, len - at, ",DNS:%s", names[i]);
+    return san;
+}
+
+int flt_pki_create_names(const char *dir, const char *const *names, size_t nnames,
+                         struct flt_pki **out, char *err)
+{
     static const struct ext ca_exts[] = {
         {NID_basic_constraints, "critical,CA:TRUE"},
         {NID_key_usage, "critical,keyCertSign,cRLSign"},
@@ -489,8 +522,12 @@ int flt_pki_create(const char *dir, struct flt_pki **out, char *err)
     EVP_PKEY *ca_key = NULL;
     X509 *ca = NULL;
     int rc = -1;
+    char *san = NULL;
 
     *out = NULL;
+    san = good_san(names, nnames, err);
+    if (san == NULL)
+        goto out;
     pki = calloc(1, sizeof(*pki));
     if (pki == NULL) {
         snprintf(err, XL_ERRLEN, "out of memory");
@@ -502,7 +539,7 @@ int flt_pki_create(const char *dir, struct flt_pki **out, char *err)
         to_pem(ca, NULL, &pki->ca_pem, err) < 0)
         goto out;
     for (int k = 0; k < FLT_CERT__COUNT; k++) {
-        if (make_leaf(pki, (enum flt_cert_kind)k, ca, ca_key, err) < 0)
+        if (make_leaf(pki, (enum flt_cert_kind)k, ca, ca_key, san, err) < 0)
             goto out;
     }
     if (dir != NULL && write_dir(pki, dir, err) < 0)
@@ -514,6 +551,7 @@ out:
     X509_free(ca);
     EVP_PKEY_free(ca_key);
     flt_pki_free(pki);
+    free(san);
     return rc;
 }
 

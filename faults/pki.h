@@ -20,10 +20,13 @@
  *     self-signed   itself       now-1h .. now+30d   as valid
  *
  * Of the .test names only files.test is usable: OpenSSL and curl ignore a
- * wildcard that covers just two labels, so *.test matches nothing.
+ * wildcard that covers just two labels, so *.test matches nothing. Other host
+ * names are added by flt_pki_create_names (the harness adds its origins').
  */
 #ifndef FLT_PKI_H
 #define FLT_PKI_H
+
+#include <stddef.h>
 
 /* Which certificate the server presents. */
 enum flt_cert_kind {
@@ -44,6 +47,14 @@ struct flt_pki; /* opaque */
  * flt_pki_free. Returns 0, or -1 with err (XL_ERRLEN bytes).
  */
 int flt_pki_create(const char *dir, struct flt_pki **out, char *err);
+/*
+ * The same, with names[0..n) (host names such as "cdn.test") added to the
+ * subjectAltName of every leaf that carries the valid names (valid, expired,
+ * self-signed): a harness names each of its origins. A name that is not a host
+ * name is refused (-1, err).
+ */
+int flt_pki_create_names(const char *dir, const char *const *names, size_t n, struct flt_pki **out,
+                         char *err);
 /* Release everything pki owns (NULL is allowed). Files written to dir stay. */
 void flt_pki_free(struct flt_pki *pki);
 

@@ -23,6 +23,7 @@
 #define HX_WORLD_H
 
 #include <event2/event.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,7 +52,8 @@ typedef void (*hx_platform_fn)(void *arg, const struct xfer_platform *p);
 struct hx_world {
     struct event_base *base;
     struct xl_clock clock;
-    struct flt_pki *pki;
+    struct flt_pki *pki; /* made by hx_world_start, for the origins' names */
+    char pki_dir[PATH_MAX];
     struct hx_origin **origins;
     size_t norigins;
     struct sim_link *link;
@@ -65,9 +67,9 @@ struct hx_world {
 };
 
 /*
- * Make the loop, the clock (scale), the PKI (ca.pem written into pki_dir) and
- * the model. Returns 0, or -1 with err. Free with hx_world_free (also after a
- * failure).
+ * Make the loop, the clock (scale) and the model; hx_world_start makes the
+ * PKI (ca.pem written into pki_dir) once the origins are known. Returns 0, or -1 with err. Free
+ * with hx_world_free (also after a failure).
  */
 int hx_world_init(struct hx_world *w, double scale, const char *pki_dir, struct hx_trace *trace,
                   char *err, size_t errlen);

@@ -201,6 +201,36 @@ static void test_valid(void **state)
     X509_free(x);
 }
 
+/* A harness's origin names join the valid names; the wrong-host leaf keeps its one name. */
+static void test_names(void **state)
+{
+    (void)state;
+    const char *names[] = {"cdn.test", "mirror-2.test"};
+    struct flt_pki *pki = NULL;
+    char err[XL_ERRLEN];
+    assert_int_equal(flt_pki_create_names(NULL, names, 2, &pki, err), 0);
+    X509 *x = leaf(pki, FLT_CERT_VALID);
+    assert_int_equal(verify(pki, FLT_CERT_VALID), X509_V_OK);
+    assert_int_equal(host_ok(x, "cdn.test"), 1);
+    assert_int_equal(host_ok(x, "mirror-2.test"), 1);
+    assert_int_equal(host_ok(x, "files.test"), 1);
+    assert_int_equal(host_ok(x, "other.test"), 0);
+    X509_free(x);
+    x = leaf(pki, FLT_CERT_SELF_SIGNED);
+    assert_int_equal(host_ok(x, "cdn.test"), 1);
+    X509_free(x);
+    x = leaf(pki, FLT_CERT_WRONG_HOST);
+    assert_int_equal(host_ok(x, "cdn.test"), 0);
+    X509_free(x);
+    flt_pki_free(pki);
+
+    const char *bad[] = {"cdn.test,DNS:evil.test"};
+    pki = NULL;
+    assert_int_equal(flt_pki_create_names(NULL, bad, 1, &pki, err), -1);
+    assert_null(pki);
+    assert_non_null(strstr(err, "is not a host name"));
+}
+
 static void test_expired(void **state)
 {
     const struct flt_pki *pki = *state;
@@ -469,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_wrong_host), cmocka_unit_test(test_self_signed),
         cmocka_unit_test(test_keys_match), cmocka_unit_test(test_out_of_range),
         cmocka_unit_test(test_dir),        cmocka_unit_test(test_dir_errors),
+        cmocka_unit_test(test_names),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
