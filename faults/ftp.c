@@ -116,7 +116,8 @@ enum xfer_event_kind { EV_STALL, EV_CLOSE, EV_RESET, EV_ABORT };
 struct xfer_event {
     uint64_t at; /* response offset */
     enum xfer_event_kind kind;
-    int64_t for_ms; /* EV_STALL */
+    int64_t for_ms;          /* EV_STALL */
+    char rule[FLT_NAME_LEN]; /* EV_STALL: removing this rule ends the stall */
 };
 
 struct xfer {
@@ -140,6 +141,7 @@ struct xfer {
     uint64_t dribble_chunk, dribble_left;
     int64_t dribble_pause_ms;
     int reset_polls;
+    char stall_rule[FLT_NAME_LEN]; /* X_STALLED: the rule holding it */
 };
 
 struct session {
@@ -670,6 +672,7 @@ static void on_xfer_timer(evutil_socket_t fd, short what, void *arg)
     case X_WAITING:
     case X_STALLED:
         s->x.state = X_SENDING;
+        s->x.stall_rule[0] = '\0';
         pump(s);
         break;
     case X_RESETTING:
@@ -766,6 +769,7 @@ static void pump(struct session *s)
                 xl_log(XL_LOG_INFO, "ftp", "conn %llu: stall at byte %llu",
                        (unsigned long long)s->conn, (unsigned long long)x->pos);
                 s->x.state = X_STALLED;
+                snprintf(s->x.stall_rule, sizeof s->x.stall_rule, "%s", ev->rule);
                 if (ev->for_ms != XL_FOREVER)
                     xfer_wait(s, X_STALLED, ev->for_ms);
                 return;
@@ -870,6 +874,7 @@ static void xfer_plan(struct xfer *x, const struct flt_plan *p)
         x->ev[x->nev].at = at;
         x->ev[x->nev].kind = k;
         x->ev[x->nev].for_ms = e->for_ms;
+        snprintf(x->ev[x->nev].rule, sizeof x->ev[x->nev].rule, "%s", e->rule);
         x->nev++;
     }
     qsort(x->ev, x->nev, sizeof x->ev[0], event_cmp);
@@ -1848,6 +1853,22 @@ static void on_accept(int fd, const struct sockaddr *sa, socklen_t salen, uint64
 
 /* ---- the server --------------------------------------------------------- */
 
+/* The rules changed: a transfer held by a stall whose rule is gone goes on now. */
+static void on_rules_changed(void *arg)
+{
+    struct flt_ftp *srv = arg;
+    for (struct session *s = srv->sessions, *next; s; s = next) {
+        next = s->next;
+        if (s->x.state != X_STALLED || !s->x.stall_rule[0] ||
+            flt_rules_has(srv->rules, s->x.stall_rule))
+            continue;
+        evtimer_del(s->xfer_timer);
+        s->x.stall_rule[0] = '\0';
+        s->x.state = X_SENDING;
+        pump(s);
+    }
+}
+
 struct flt_ftp *flt_ftp_new(struct event_base *base, const struct flt_ftp_config *cfg,
                             struct flt_rules *rules, struct flt_content *content,
                             struct flt_journal *journal, const struct xl_clock *clock, char *err)
@@ -1876,6 +1897,7 @@ struct flt_ftp *flt_ftp_new(struct event_base *base, const struct flt_ftp_config
     srv->listener = flt_listener_new(base, cfg->addr, cfg->port, rules, clock, on_accept, srv, err);
     if (!srv->listener)
         goto fail;
+    flt_listener_on_rules_changed(srv->listener, on_rules_changed, srv);
     xl_log(XL_LOG_INFO, "ftp", "listening on port %u", flt_listener_port(srv->listener));
     return srv;
 fail:

@@ -88,10 +88,11 @@ struct req {
     char path[FLT_PATH_MAX];
     char method[16];
     int fd;
-    bool answered;     /* a response is queued */
-    int64_t fixed_len; /* body length of a buffer response, -1 for the content reader */
-    bool head_waited;  /* the head delay has passed */
-    bool stalling;     /* suspended by a stall (or silent) */
+    bool answered;                 /* a response is queued */
+    int64_t fixed_len;             /* body length of a buffer response, -1 for the content reader */
+    bool head_waited;              /* the head delay has passed */
+    bool stalling;                 /* suspended by a stall (or silent) */
+    char stall_rule[FLT_NAME_LEN]; /* the stall's rule: removing it ends the stall */
     bool suspended;
     bool client_gone; /* the client left while we were suspended */
     struct event *timer;
@@ -194,8 +195,29 @@ static void on_req_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     r->stalling = false;
+    r->stall_rule[0] = '\0';
     resume(r);
     run_mhd(r->srv);
+}
+
+/* The rules changed: a response held by a stall whose rule is gone goes on now. */
+static void on_rules_changed(void *arg)
+{
+    struct flt_http *s = arg;
+    bool any = false;
+    for (struct req *r = s->suspended, *next; r; r = next) {
+        next = r->next;
+        if (!r->stall_rule[0] || flt_rules_has(s->rules, r->stall_rule))
+            continue;
+        if (r->timer)
+            evtimer_del(r->timer);
+        r->stalling = false;
+        r->stall_rule[0] = '\0';
+        resume(r);
+        any = true;
+    }
+    if (any)
+        run_mhd(s);
 }
 
 /* ---- connections ---------------------------------------------------------- */
@@ -673,6 +695,7 @@ static ssize_t read_body(void *cls, uint64_t pos, char *buf, size_t max)
         case FLT_A_STALL:
             r->event_done[i] = true;
             r->stalling = true;
+            snprintf(r->stall_rule, sizeof r->stall_rule, "%s", p->events[i].rule);
             suspend_for(r, p->events[i].for_ms);
             return 0;
         case FLT_A_RESET:
@@ -1263,6 +1286,7 @@ struct flt_http *flt_http_new(struct event_base *base, const struct flt_http_con
     s->listener = flt_listener_new(base, cfg->addr, cfg->port, rules, clock, on_accept, s, err);
     if (!s->listener)
         goto fail;
+    flt_listener_on_rules_changed(s->listener, on_rules_changed, s);
     return s;
 fail:
     flt_http_free(s);

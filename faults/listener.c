@@ -33,6 +33,8 @@ struct flt_listener {
     struct event *accept_ev;
     struct event *recheck; /* runs on rule changes and when a refuse window ends */
     uint64_t conns;
+    void (*changed)(void *arg); /* the server's: the rules changed */
+    void *changed_arg;
 };
 
 static int open_socket(struct flt_listener *l, char *err)
@@ -133,6 +135,8 @@ static void on_recheck(evutil_socket_t fd, short what, void *arg)
         struct timeval tv = xl_clock_wall_tv(l->clock, until - now);
         evtimer_add(l->recheck, &tv);
     }
+    if (l->changed)
+        l->changed(l->changed_arg);
 }
 
 static void on_rules_changed(void *arg)
@@ -209,4 +213,10 @@ uint16_t flt_listener_port(const struct flt_listener *l)
 uint64_t flt_listener_connections(const struct flt_listener *l)
 {
     return l->conns;
+}
+
+void flt_listener_on_rules_changed(struct flt_listener *l, void (*fn)(void *arg), void *arg)
+{
+    l->changed = fn;
+    l->changed_arg = arg;
 }

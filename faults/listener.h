@@ -6,7 +6,7 @@
  * refuse rule's window is open the socket is closed, so connects get
  * ECONNREFUSED; when the window ends it listens again on the same port. It
  * watches its rule set, so a refuse rule added from any thread takes effect on
- * the loop at once.
+ * the loop at once, and tells its server of every change.
  *
  * Accepted sockets are handed to the server's callback, which owns them.
  */
@@ -37,5 +37,10 @@ void flt_listener_free(struct flt_listener *l);
 uint16_t flt_listener_port(const struct flt_listener *l);
 /* Connections accepted so far. */
 uint64_t flt_listener_connections(const struct flt_listener *l);
+/*
+ * Also call fn(arg) on the loop after every change of the rule set (the server
+ * releases responses held by a stall rule that was removed).
+ */
+void flt_listener_on_rules_changed(struct flt_listener *l, void (*fn)(void *arg), void *arg);
 
 #endif

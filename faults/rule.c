@@ -1098,6 +1098,7 @@ static void add_event(struct flt_plan *p, const struct flt_rule *r)
     struct flt_byte_event *e = &p->events[p->nevents++];
     e->action = r->action;
     e->for_ms = r->for_ms;
+    snprintf(e->rule, sizeof e->rule, "%s", r->name);
     if (r->have & B(AT)) {
         e->anchor = FLT_ANCHOR_ENTITY;
         e->offset = r->at;

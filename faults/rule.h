@@ -141,7 +141,8 @@ struct flt_byte_event {
     enum flt_action action; /* CLOSE, RESET, STALL, ABORT */
     enum flt_anchor anchor;
     uint64_t offset;
-    int64_t for_ms; /* STALL */
+    int64_t for_ms;          /* STALL */
+    char rule[FLT_NAME_LEN]; /* the rule that planned it (removing a stall rule ends its stall) */
 };
 
 #define FLT_MAX_EVENTS  8

@@ -1860,8 +1860,11 @@ void sim_link_stats(const struct sim_link *l, struct sim_link_stats *out)
     out->unanswered = 0;
     out->next_ms = INT64_MAX;
     for (const struct conn *c = l->conns; c; c = c->next) {
-        if (c->st == C_HELD || c->st == C_BLACKHOLED || c->st == C_DELAY)
-            out->held++;
+        bool waiting = c->st == C_HELD || c->st == C_BLACKHOLED || c->st == C_DELAY;
+        /* One whose client has gone is not waiting for anything (the sweep closes it). */
+        if (!waiting || !client_alive(c->cfd))
+            continue;
+        out->held++;
         if (c->st == C_HELD || c->st == C_DELAY)
             out->unanswered++;
         if (c->st == C_DELAY && c->delay_end_ns != INT64_MAX &&

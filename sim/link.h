@@ -100,7 +100,8 @@ struct sim_link_stats {
     uint64_t connections; /* answered */
     uint64_t refused;
     uint64_t open;       /* live now */
-    uint64_t held;       /* of those, waiting with no byte moving: a black hole, a connect delay */
+    uint64_t held;       /* of those, waiting with no byte moving (a black hole, a connect
+                            delay) while their client is still there */
     uint64_t unanswered; /* of those, CONNECTs not answered yet (black hole, connect delay) */
     int64_t next_ms;     /* simulated time a connect delay ends (INT64_MAX: none) */
     uint64_t up, down;   /* bytes forwarded */

@@ -16,10 +16,11 @@
  * bytes; when they equal N the bytes have reached xferd, the rule is removed
  * and the line's statement runs at once, all within one loop callback, so
  * nothing else moves meanwhile: a `network none` there leaves xferd with
- * exactly N bytes and its resume asks for Range: bytes=N-. The stall ends by
- * itself after 5 s of simulated time (well inside xferd's 2-minute
- * no-response timeout), so a trigger whose action leaves the transfer alone
- * costs the transfer 5 simulated seconds. Had the stall ended before xferd
+ * exactly N bytes and its resume asks for Range: bytes=N-. Removing the rule
+ * ends the stall (the origins release a response whose stall rule is gone),
+ * so a trigger whose action leaves the transfer alone costs it nothing; the
+ * rule's own 5 s (well inside xferd's 2-minute no-response timeout) only
+ * bounds a stall whose line is never reached. Had the stall ended before xferd
  * got the bytes, the overshoot is recorded in the timeline (ok false).
  */
 #include <errno.h>

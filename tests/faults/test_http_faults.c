@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -267,6 +268,43 @@ static void test_silent_client_times_out(void **state)
     assert_gen(&f, 0, SIZE);
     fltenv_fetch_release(&f);
     assert_entry(w, 1, 200, SIZE, SIZE, FLT_OUT_COMPLETE, "");
+    world_free(w);
+}
+
+/* Removes the rule named "hold" once the server has sent half the entity. */
+static void *release_at_half(void *arg)
+{
+    struct world *w = arg;
+    for (int i = 0; i < 10000; i++) {
+        struct flt_jentry e;
+        if (flt_journal_get(&w->env.journal, 0, &e) == 0) { /* pending entries too */
+            bool half = e.sent >= SIZE / 2;
+            flt_jentry_release(&e);
+            if (half)
+                break;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    flt_rules_remove(&w->env.rules, "hold");
+    return NULL;
+}
+
+/* A stall ends when its rule is removed (a harness's byte trigger releases the origin). */
+static void test_stall_released_by_removing_its_rule(void **state)
+{
+    (void)state;
+    const char *rules[] = {"hold: stall at=524288", NULL};
+    struct world *w = world_new(rules, false, PEER_NONE);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, release_at_half, w), 0);
+    struct fltenv_fetch f;
+    /* Held forever unless the removal releases it: the 20 s timeout would end it. */
+    assert_int_equal(get(w->url, NULL, NULL, 20000, &f), CURLE_OK);
+    pthread_join(t, NULL);
+    assert_gen(&f, 0, SIZE);
+    fltenv_fetch_release(&f);
+    assert_entry(w, 0, 200, SIZE, SIZE, FLT_OUT_COMPLETE, "hold");
     world_free(w);
 }
 
@@ -1324,6 +1362,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_silent_client_times_out),
+        cmocka_unit_test(test_stall_released_by_removing_its_rule),
         cmocka_unit_test(test_slow_headers),
         cmocka_unit_test(test_no_length_close),
         cmocka_unit_test(test_no_length_chunked),
