@@ -240,11 +240,12 @@ static void teardown(struct hx_run *r)
 static int finish(struct hx_run *r, uint64_t seed)
 {
     int64_t wall = (xl_mono_ns() - r->wall0_ns) / 1000000;
-    int64_t sim = r->world_ok ? hx_world_now(&r->world) : 0;
+    int64_t now = r->world_ok ? hx_world_now(&r->world) : 0;
+    int64_t sim = now > r->t0_ms ? now - r->t0_ms : 0; /* scenario time */
     if (r->status == HX_RUNNING)
         r->status = HX_HARNESS_ERROR;
     if (r->status == HX_HARNESS_ERROR && !hx_trace_has_error(r->trace))
-        hx_trace_event(r->trace, sim, "note", 0, false, "harness failure: %s", r->why);
+        hx_trace_event(r->trace, now, "note", 0, false, "harness failure: %s", r->why);
     if (r->status == HX_HARNESS_ERROR)
         hx_trace_set(r->trace, "harness_error", json_string(r->why));
     char path[PATH_MAX + 32], err[512];

@@ -138,6 +138,12 @@ int hx_run_start_xferd(struct hx_run *r, char *err, size_t errlen)
     r->platform = p;
     r->platform_known = true;
     r->platform_pending = false;
+    if (r->proc.starts == 1) {
+        /* Scenario time 0 is now: xferd's start-up is not part of the script's time. */
+        r->t0_ms = now_ms(r);
+        r->last_ran_ms = r->t0_ms;
+        hx_trace_set_origin(r->trace, r->t0_ms);
+    }
     hx_trace_event(r->trace, now_ms(r), "xferd", 0, true, "xferd started (pid %d)",
                    (int)r->proc.pid);
     return 0;
@@ -654,7 +660,7 @@ static void arm(struct hx_run *r, const struct scn_stmt *st)
         w->due_ms = now_ms(r);
         break;
     case SCN_TRIG_ABS:
-        w->due_ms = t->ms;
+        w->due_ms = r->t0_ms + t->ms;
         break;
     case SCN_TRIG_REL:
         w->due_ms = r->last_ran_ms + t->ms;
@@ -779,7 +785,7 @@ static bool run_line(struct hx_run *r, const struct scn_stmt *st)
 static int64_t next_time(struct hx_run *r, const struct scn_stmt *st)
 {
     const struct hx_wait *w = &r->w;
-    int64_t t = r->sim_limit_ms;
+    int64_t t = r->t0_ms + r->sim_limit_ms;
     if (!w->fired && w->due_ms < t)
         t = w->due_ms;
     if (w->fired && st->kind == SCN_WAIT && w->due_ms < t)
@@ -826,7 +832,7 @@ static const struct scn_stmt *current(struct hx_run *r)
 static void limits(struct hx_run *r)
 {
     int64_t wall = (xl_mono_ns() - r->wall0_ns) / 1000000;
-    int64_t sim = now_ms(r);
+    int64_t sim = now_ms(r) - r->t0_ms;
     const struct scn_stmt *st = current(r);
     char where[600] = "";
     if (st)
@@ -834,7 +840,7 @@ static void limits(struct hx_run *r)
     if (sim >= r->sim_limit_ms) {
         char d[64];
         xl_format_duration(r->sim_limit_ms, d, sizeof d);
-        hx_trace_event(r->trace, sim, "note", st ? (int)st->pos.line : 0, false,
+        hx_trace_event(r->trace, now_ms(r), "note", st ? (int)st->pos.line : 0, false,
                        "time limit: %s of simulated time%s", d, where);
         hx_run_stop(r, HX_TIMEOUT, "stopped at its time limit (%s simulated)%s", d, where);
     } else if (wall >= r->wall_limit_ms) {

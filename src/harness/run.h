@@ -90,6 +90,7 @@ struct hx_run {
 
     size_t pc;           /* index in s->stmts of the line running or waiting */
     int64_t last_ran_ms; /* when the previous timeline line ran */
+    int64_t t0_ms;       /* world time of scenario time 0: xferd is up, the script begins */
     struct hx_wait w;
     bool *stall_added; /* per statement: its byte trigger's stall rule is in place */
     struct event *tick;

@@ -20,7 +20,40 @@ struct hx_trace {
     json_t *error;  /* NULL until a script error */
     json_t *covers; /* set by the caller via hx_trace_set */
     char *log_tail;
+    int64_t origin; /* world time of scenario time 0 */
 };
+
+void hx_trace_set_origin(struct hx_trace *t, int64_t world_ms)
+{
+    t->origin = world_ms;
+}
+
+/* Make a time of the world a scenario time (what came before 0 counts as 0). */
+static json_t *scenario_ms(const struct hx_trace *t, json_t *v)
+{
+    json_int_t ms = json_integer_value(v) - t->origin;
+    return json_integer(ms > 0 ? ms : 0);
+}
+
+/* Every "sim_ms" member of the objects in a (and of their "states"), and the first
+ * element of [ms, bytes] pairs (job progress), as scenario times. */
+static void to_scenario_time(const struct hx_trace *t, json_t *a)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (json_is_array(v) && json_array_size(v) == 2) {
+            json_array_set_new(v, 0, scenario_ms(t, json_array_get(v, 0)));
+            continue;
+        }
+        json_t *ms = json_object_get(v, "sim_ms");
+        if (json_is_integer(ms))
+            json_object_set_new(v, "sim_ms", scenario_ms(t, ms));
+        to_scenario_time(t, json_object_get(v, "states"));
+        to_scenario_time(t, json_object_get(v, "progress"));
+    }
+}
 
 struct hx_trace *hx_trace_new(void)
 {
@@ -336,6 +369,9 @@ int hx_trace_write(struct hx_trace *t, const char *path, const char *status, uin
     if (!json_object_get(d, "covers"))
         json_object_set_new(d, "covers",
                             json_pack("{s:[], s:[], s:[]}", "codes", "interrupts", "states"));
+    json_t *timed[] = {t->failures, t->jobs, t->network, t->battery, t->timeline, t->requests};
+    for (size_t i = 0; i < sizeof timed / sizeof timed[0]; i++)
+        to_scenario_time(t, timed[i]);
     json_object_set(d, "failures", t->failures);
     json_object_set(d, "error", t->error ? t->error : json_null());
     json_object_set(d, "jobs", t->jobs);

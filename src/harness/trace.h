@@ -25,6 +25,11 @@ struct hx_trace;
 
 /* A new, empty trace. Caller owns; free with hx_trace_free. NULL when out of memory. */
 struct hx_trace *hx_trace_new(void);
+/*
+ * Times are recorded as the world's clock reads them; hx_trace_write turns them
+ * into scenario times, counted from world_ms (what came before counts as 0).
+ */
+void hx_trace_set_origin(struct hx_trace *t, int64_t world_ms);
 void hx_trace_free(struct hx_trace *t);
 
 /* One timeline entry; line 0 for none. kind: action, expect, fault, link, state, request,
