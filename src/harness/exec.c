@@ -188,8 +188,7 @@ static int start(struct hx_run *r)
     }
     if (hx_world_start(&r->world, err, sizeof err) < 0)
         goto fail;
-    char link[128];
-    hx_world_link_url(&r->world, link, sizeof link);
+    hx_world_link_url(&r->world, r->link, sizeof r->link);
     r->pcfg = (struct hx_proc_config){.xferd = r->xferd,
                                       .state_dir = r->state_dir,
                                       .socket = r->sock,
@@ -197,9 +196,7 @@ static int start(struct hx_run *r)
                                       .ca_file = hx_world_ca_path(&r->world),
                                       .scale = r->scale,
                                       .start_timeout_ms = 10000};
-    static char link_copy[128];
-    snprintf(link_copy, sizeof link_copy, "%s", link);
-    r->pcfg.link = link_copy;
+    r->pcfg.link = r->link;
     hx_session_init(&r->sess, r->world.base, r->sock, hx_interp_on_event, r);
     hx_session_init(&r->app, r->world.base, r->sock, NULL, NULL);
     hx_trace_model_state(r->trace, hx_world_now(&r->world), &r->world.model);

@@ -84,6 +84,7 @@ struct hx_run {
 
     char xferd[PATH_MAX], out[PATH_MAX], downloads[PATH_MAX], state_dir[PATH_MAX], sock[PATH_MAX],
         log[PATH_MAX], pki[PATH_MAX], www[PATH_MAX];
+    char link[128]; /* the link's URL for xferd (socks5h://127.0.0.1:PORT) */
     double scale;
     int64_t wall_limit_ms, sim_limit_ms;
     int64_t wall0_ns;
