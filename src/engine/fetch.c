@@ -1018,7 +1018,9 @@ int64_t fetch_tick(struct xfer_engine *e, struct job *j, int64_t now)
     if (!f)
         return INT64_MAX;
     if (f->in_multi && now >= wait_due(f)) {
-        /* Not connected within 5 minutes, or nothing for 2: abort the request as a timeout. */
+        /* Not connected within 5 minutes, or nothing for 2: abort the request as a timeout,
+         * closing its connection (else libcurl keeps a half-open connect in its cache). */
+        curl_easy_setopt(f->easy, CURLOPT_FORBID_REUSE, 1L);
         curlev_remove(e->curl, f->easy);
         f->in_multi = false;
         if (f->requested)

@@ -20,6 +20,7 @@ static void drain(struct hx_session *s)
             return;
         }
         json_t *params = json_object_get(n, "params");
+        s->delivered++;
         if (params && s->on_event)
             s->on_event(s->arg, params);
         json_decref(n);

@@ -32,7 +32,8 @@ struct hx_session {
     struct event *ev;
     hx_event_fn on_event;
     void *arg;
-    bool lost; /* the connection closed under us (xferd died) */
+    bool lost;               /* the connection closed under us (xferd died) */
+    unsigned long delivered; /* notifications handed to on_event so far */
     int call_timeout_ms;
 };
 

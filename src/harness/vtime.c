@@ -21,7 +21,8 @@
  * and then it jumps to the earliest of: what the timeline waits for (a timed
  * trigger, a `wait`, an `expect … within` deadline, the time limit — the
  * caller's target), xferd's next timer (next_due_ms), the model's next change
- * by itself (billing period, battery). Fault rules' `refuse for=` windows are
+ * by itself (billing period, battery) — unless xferd's answer came with
+ * events, which may fire the waiting line first. Fault rules' `refuse for=` windows are
  * read from the clock, so a jump moves them too. After a jump, clock.sync
  * sets xferd's clock to exactly ours (wall0_ns, sim0_ms) and the model runs
  * to the new time.
@@ -130,7 +131,13 @@ void hx_vtime_maybe_jump(struct hx_run *r, int64_t target)
     int64_t due;
     unsigned connecting;
     bool waiting = false;
-    if (!xferd_idle(r, &due, &connecting)) {
+    unsigned long seen = r->sess.delivered;
+    bool idle = xferd_idle(r, &due, &connecting);
+    /* Events that came with the answer (a state change, say) may fire the line's trigger
+     * or settle its check: look again before moving the clock. */
+    if (r->sess.delivered != seen)
+        return;
+    if (!idle) {
         /* Transfers are open: jump only when each waits for its timeout. */
         waiting = ls.open > 0 && all_waiting(r, &ls);
         if (!waiting)
