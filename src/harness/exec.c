@@ -67,7 +67,7 @@ static void usage(FILE *f)
             DEFAULT_SCALE);
 }
 
-static int mkdir_p(const char *path)
+int hx_mkdir_p(const char *path)
 {
     char buf[PATH_MAX];
     snprintf(buf, sizeof buf, "%s", path);
@@ -138,7 +138,7 @@ static enum flt_cert_kind cert_of(enum scn_cert c)
 
 static int paths(struct hx_run *r, const char *out, char *err, size_t errlen)
 {
-    if (mkdir_p(out) < 0 || !realpath(out, r->out)) {
+    if (hx_mkdir_p(out) < 0 || !realpath(out, r->out)) {
         snprintf(err, errlen, "--out %s: %s", out, strerror(errno));
         return -1;
     }
@@ -154,7 +154,7 @@ static int paths(struct hx_run *r, const char *out, char *err, size_t errlen)
             snprintf(err, errlen, "--out %s: path too long", out);
             return -1;
         }
-        if (v[i].dir && mkdir_p(v[i].dst) < 0) {
+        if (v[i].dir && hx_mkdir_p(v[i].dst) < 0) {
             snprintf(err, errlen, "%s: %s", v[i].dst, strerror(errno));
             return -1;
         }

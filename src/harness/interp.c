@@ -376,21 +376,6 @@ static int do_group(struct hx_run *r, const struct scn_stmt *st)
     return 0;
 }
 
-static int mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Text content: a file under www/<origin>/ served as the origin's content root. */
 static int text_file(struct hx_run *r, const struct scn_stmt *st, struct hx_origin *o)
 {
@@ -400,7 +385,7 @@ static int text_file(struct hx_run *r, const struct scn_stmt *st, struct hx_orig
     snprintf(file, sizeof file, "%s%s", root, a->path);
     char *slash = strrchr(file, '/');
     *slash = '\0';
-    if (mkdirs(file) < 0) {
+    if (hx_mkdir_p(file) < 0) {
         script_error(r, st, "cannot create %s: %s", file, strerror(errno));
         return -1;
     }

@@ -119,6 +119,8 @@ void hx_run_stop(struct hx_run *r, enum hx_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Start (or restart) xferd, connect, sync its clock, tell it the platform. 0 or -1 (err). */
 int hx_run_start_xferd(struct hx_run *r, char *err, size_t errlen);
+/* mkdir -p (mode 0755). 0, or -1 with errno. */
+int hx_mkdir_p(const char *path);
 
 /*
  * expect.c: evaluate an expectation now. Returns true when every check holds;
